@@ -1,0 +1,100 @@
+//! Audit items as plain data: the table's key and typed attributes, with no AWS SDK types.
+//!
+//! The DynamoDB sink converts these to `AttributeValue`s; the CLI's dry run prints them as JSON.
+
+use std::collections::BTreeMap;
+
+/// DynamoDB's item size limit (400 KB, counted as 400 * 1024 bytes).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The name of the partition key attribute.
+pub const PARTITION_KEY: &str = "pk";
+/// The name of the sort key attribute.
+pub const SORT_KEY: &str = "sk";
+
+/// One attribute value, in the DynamoDB types the table uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrValue {
+    /// String (`S`).
+    S(String),
+    /// Number (`N`), kept as its decimal text so that no precision is lost.
+    N(String),
+    /// Boolean (`BOOL`).
+    Bool(bool),
+    /// List of strings (`L` of `S`).
+    StringList(Vec<String>),
+}
+
+impl AttrValue {
+    /// The size DynamoDB counts for this value (UTF-8 bytes of strings, about the digits of numbers,
+    /// one byte for a boolean, three bytes of list overhead plus one per element).
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            AttrValue::S(s) => s.len(),
+            // DynamoDB counts about one byte per two significant digits, plus one: the digit count
+            // is a safe upper bound.
+            AttrValue::N(n) => n.len() + 1,
+            AttrValue::Bool(_) => 1,
+            AttrValue::StringList(values) => 3 + values.iter().map(|v| v.len() + 1).sum::<usize>(),
+        }
+    }
+}
+
+/// The table key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// One item to write: its key and its other attributes, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub key: ItemKey,
+    pub attributes: BTreeMap<&'static str, AttrValue>,
+}
+
+impl Item {
+    /// An item with this key and no other attribute yet.
+    pub fn new(pk: String, sk: String) -> Self {
+        Item {
+            key: ItemKey { pk, sk },
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// The item's size as DynamoDB counts it: every attribute name plus its value, keys included.
+    pub fn size_bytes(&self) -> usize {
+        let key_bytes =
+            PARTITION_KEY.len() + self.key.pk.len() + SORT_KEY.len() + self.key.sk.len();
+        key_bytes
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| name.len() + value.size_bytes())
+                .sum::<usize>()
+    }
+
+    /// The value of a string attribute, if the item has it.
+    pub fn string(&self, name: &str) -> Option<&str> {
+        match self.attributes.get(name) {
+            Some(AttrValue::S(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_counts_names_keys_and_values() {
+        let mut item = Item::new("USER#u".into(), "t#e".into());
+        assert_eq!(item.size_bytes(), 2 + 6 + 2 + 3);
+        item.attributes.insert("ok", AttrValue::Bool(true));
+        item.attributes
+            .insert("rooms", AttrValue::StringList(vec!["ab".into()]));
+        assert_eq!(item.size_bytes(), 13 + (2 + 1) + (5 + 3 + 3));
+    }
+}

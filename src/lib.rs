@@ -1,0 +1,30 @@
+//! a4b-audit turns AWS CloudTrail log files into Alexa for Business audit items in DynamoDB.
+//!
+//! The way a notification becomes items, one module a step:
+//!
+//! 1. [`notification`] decodes the SNS message text into the S3 objects it names.
+//! 2. [`log_key`] decides whether an object key is a CloudTrail log file (digests, Insights and
+//!    folder markers are skipped).
+//! 3. [`source`] opens the object as a byte stream (S3, or a local file for the CLI).
+//! 4. [`reader`] streams the bytes through gunzip and a record scanner, one record at a time,
+//!    handing over only the records of the configured event sources.
+//! 5. [`audit`] maps one record to its user item and one item per room it touches.
+//! 6. [`writer`] batches items (25 a request, no key twice), keeps several batches in flight and
+//!    retries what the [`sink`] (DynamoDB) could not take.
+//! 7. [`pipeline`] runs one invocation over all of this and returns its [`summary`].
+//!
+//! The steps 1, 2, 4 and 5 are pure: they know nothing of AWS SDK types.
+
+pub mod audit;
+pub mod aws;
+pub mod config;
+pub mod item;
+pub mod log_key;
+pub mod notification;
+pub mod pipeline;
+pub mod reader;
+pub mod sink;
+pub mod source;
+pub mod summary;
+pub mod telemetry;
+pub mod writer;
