@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod aws;
 pub mod config;
+pub mod handler;
 pub mod item;
 pub mod log_key;
 pub mod notification;

@@ -1,1 +1,365 @@
-//! (in progress)
+//! One invocation: messages -> objects -> records -> items -> sink, and its summary.
+//!
+//! Each object is read on a blocking thread (gunzip and the record scanner are CPU work) while this
+//! task writes the items it hands over, so reading and writing overlap and memory stays bounded by the
+//! channel between them and the writer's batches in flight.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::io::SyncIoBridge;
+use tracing::{debug, info, warn};
+
+use crate::audit::{self, AuditContext};
+use crate::config::Config;
+use crate::item::Item;
+use crate::log_key;
+use crate::notification::{self, Notification, ObjectRef};
+use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
+use crate::sink::ItemSink;
+use crate::source::{ObjectSource, SourceError};
+use crate::summary::{InvocationSummary, ObjectCounts};
+use crate::writer::{ItemWriter, WriteError, WriterOptions};
+
+/// Records whose items may wait between the reading thread and the writer.
+const RECORDS_IN_CHANNEL: usize = 256;
+
+/// One SNS message of an event: its id (for logs) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnsMessage {
+    pub message_id: String,
+    pub text: String,
+}
+
+/// How objects are processed, besides [`Config`].
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub writer: WriterOptions,
+    /// No new object is started when less than this much time is left before the deadline.
+    pub deadline_margin: Duration,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            writer: WriterOptions::default(),
+            deadline_margin: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why one object failed. The object itself is named by [`ObjectFailure`].
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error(
+        "bucket {bucket:?} is not in ALLOWED_BUCKETS: the notification was refused (add the bucket to ALLOWED_BUCKETS if it is yours)"
+    )]
+    BucketNotAllowed { bucket: String },
+    #[error("cannot open the object: {0}")]
+    Source(#[from] SourceError),
+    #[error("cannot read the log file: {0}")]
+    Read(ReadError<WriterStopped>),
+    #[error("cannot write its items: {0}")]
+    Write(#[from] WriteError),
+    #[error(
+        "not processed: the invocation was too close to its deadline (raise the function's timeout; Lambda will retry the notification)"
+    )]
+    DeadlineNear,
+    #[error(
+        "stopped at the invocation's deadline before it was finished (raise the function's timeout; Lambda will retry the notification)"
+    )]
+    DeadlineExceeded,
+    #[error("counts do not reconcile ({counts:?}): this is a bug, please report it")]
+    Unreconciled { counts: ObjectCounts },
+    #[error("the reading thread failed: {0}")]
+    ReaderThread(String),
+}
+
+/// An object that failed, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{object}: {error}")]
+pub struct ObjectFailure {
+    pub object: ObjectRef,
+    pub error: ObjectError,
+    /// What was counted before the failure.
+    pub counts: ObjectCounts,
+}
+
+/// The writer stopped taking items, so reading stops too (its error is reported instead).
+#[derive(Debug, thiserror::Error)]
+#[error("the item writer stopped")]
+pub struct WriterStopped;
+
+/// What became of one object.
+#[derive(Debug)]
+pub enum ObjectOutcome {
+    Processed(ObjectCounts),
+    Skipped(&'static str),
+    Failed(ObjectFailure),
+}
+
+/// Objects in, items out: the whole work of the function, independent of Lambda.
+pub struct Pipeline<S, K> {
+    source: S,
+    sink: Arc<K>,
+    config: Config,
+    options: PipelineOptions,
+}
+
+impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
+    pub fn new(source: S, sink: K, config: Config, options: PipelineOptions) -> Self {
+        Pipeline {
+            source,
+            sink: Arc::new(sink),
+            config,
+            options,
+        }
+    }
+
+    /// Processes every object the messages name, each once, and sums up.
+    pub async fn run(
+        &self,
+        messages: &[SnsMessage],
+        deadline: Option<Instant>,
+    ) -> InvocationSummary {
+        let mut summary = InvocationSummary {
+            messages: messages.len() as u64,
+            ..InvocationSummary::default()
+        };
+        let mut seen = BTreeSet::new();
+        for message in messages {
+            let objects = match notification::decode_message(&message.text) {
+                Notification::Objects(objects) => objects,
+                Notification::CloudTrailValidation => {
+                    info!(message_id = %message.message_id, "CloudTrail validation message: nothing to do");
+                    summary.messages_without_objects += 1;
+                    continue;
+                }
+                Notification::S3TestEvent => {
+                    info!(message_id = %message.message_id, "S3 test event: nothing to do");
+                    summary.messages_without_objects += 1;
+                    continue;
+                }
+                Notification::Unrecognized => {
+                    warn!(
+                        message_id = %message.message_id,
+                        message_bytes = message.text.len(),
+                        "message is neither a CloudTrail nor an S3 notification: ignored"
+                    );
+                    summary.messages_without_objects += 1;
+                    continue;
+                }
+            };
+            for object in objects {
+                if !seen.insert(object.clone()) {
+                    continue;
+                }
+                let uri = object.to_string();
+                match self.process_object(&object, deadline).await {
+                    ObjectOutcome::Processed(counts) => summary.add_processed(&counts),
+                    ObjectOutcome::Skipped(reason) => {
+                        info!(object = %uri, reason, "skipped");
+                        summary.add_skipped(uri, reason.to_owned());
+                    }
+                    ObjectOutcome::Failed(failure) => {
+                        summary.add_failed(uri, failure.error.to_string(), &failure.counts);
+                    }
+                }
+            }
+        }
+        info!(
+            messages = summary.messages,
+            objects_processed = summary.objects_processed,
+            objects_skipped = summary.objects_skipped,
+            objects_failed = summary.objects_failed,
+            records_read = summary.counts.records_read,
+            a4b_records = summary.counts.a4b_records,
+            other_records = summary.counts.other_records,
+            records_rejected = summary.counts.records_rejected,
+            items_built = summary.counts.items_built,
+            items_written = summary.counts.items_written,
+            write_requests = summary.counts.write_requests,
+            "invocation summary"
+        );
+        summary
+    }
+
+    /// Processes one object: skipped when its key is no CloudTrail log file.
+    pub async fn process_object(
+        &self,
+        object: &ObjectRef,
+        deadline: Option<Instant>,
+    ) -> ObjectOutcome {
+        if let Some(reason) = log_key::classify(&object.key).skip_reason() {
+            return ObjectOutcome::Skipped(reason);
+        }
+        let failure = |error: ObjectError, counts: ObjectCounts| {
+            warn!(object = %object, error = %error, "object failed");
+            ObjectOutcome::Failed(ObjectFailure {
+                object: object.clone(),
+                error,
+                counts,
+            })
+        };
+        if !self.config.bucket_allowed(&object.bucket) {
+            let bucket = object.bucket.clone();
+            return failure(
+                ObjectError::BucketNotAllowed { bucket },
+                ObjectCounts::default(),
+            );
+        }
+        if let Some(deadline) = deadline {
+            if Instant::now() + self.options.deadline_margin >= deadline {
+                return failure(ObjectError::DeadlineNear, ObjectCounts::default());
+            }
+        }
+
+        let work = self.read_and_write(object);
+        let result = match deadline {
+            // Stop a little before Lambda would kill the process, so the error can be reported.
+            Some(deadline) => {
+                let stop_at = deadline
+                    .checked_sub(self.options.deadline_margin / 2)
+                    .unwrap_or(deadline);
+                match tokio::time::timeout_at(stop_at, work).await {
+                    Ok(result) => result,
+                    Err(_) => Err((ObjectError::DeadlineExceeded, ObjectCounts::default())),
+                }
+            }
+            None => work.await,
+        };
+        match result {
+            Ok(counts) => {
+                info!(
+                    object = %object,
+                    records_read = counts.records_read,
+                    a4b_records = counts.a4b_records,
+                    records_rejected = counts.records_rejected,
+                    items_written = counts.items_written,
+                    "object processed"
+                );
+                ObjectOutcome::Processed(counts)
+            }
+            Err((error, counts)) => failure(error, counts),
+        }
+    }
+
+    async fn read_and_write(
+        &self,
+        object: &ObjectRef,
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        let body = self
+            .source
+            .open(object)
+            .await
+            .map_err(|error| (ObjectError::from(error), ObjectCounts::default()))?;
+
+        let reader_options = ReaderOptions {
+            event_sources: self.config.event_sources.clone(),
+            max_decompressed_bytes: self.config.max_object_bytes,
+        };
+        let context = self.audit_context(object);
+        let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(RECORDS_IN_CHANNEL);
+        let uri = object.to_string();
+        let input = SyncIoBridge::new(body.reader);
+        let reading = tokio::task::spawn_blocking(move || {
+            read_records(input, &reader_options, &context, &uri, items_tx)
+        });
+
+        let mut writer = ItemWriter::new(Arc::clone(&self.sink), self.options.writer.clone());
+        let mut write_failure = None;
+        'receive: while let Some(items) = items_rx.recv().await {
+            for item in items {
+                if let Err(error) = writer.push(item).await {
+                    write_failure = Some(error);
+                    break 'receive;
+                }
+            }
+        }
+        // Closing the channel makes a reader that is still going stop at its next record.
+        drop(items_rx);
+        let write_result = match write_failure {
+            Some(error) => Err(error),
+            None => writer.finish().await,
+        };
+
+        let (read_result, mut counts) = reading
+            .await
+            .map_err(|error| (ObjectError::ReaderThread(error.to_string()), ObjectCounts::default()))?;
+        if let Ok(report) = &write_result {
+            counts.items_written = report.items_written;
+            counts.write_requests = report.batch_calls;
+        }
+        match (read_result, write_result) {
+            (_, Err(error)) => Err((ObjectError::Write(error), counts)),
+            (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
+            (Ok(()), Ok(_)) => {
+                if counts.records_reconcile() && counts.items_reconcile() {
+                    Ok(counts)
+                } else {
+                    Err((ObjectError::Unreconciled { counts }, counts))
+                }
+            }
+        }
+    }
+
+    fn audit_context(&self, object: &ObjectRef) -> AuditContext {
+        let now = jiff::Timestamp::now();
+        let expires_at = self
+            .config
+            .retention_days
+            .map(|days| now.as_second() + i64::from(days) * 86_400);
+        AuditContext {
+            source_object: object.to_string(),
+            ingested_at: now.to_string(),
+            expires_at,
+        }
+    }
+}
+
+/// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.
+fn read_records(
+    input: impl std::io::Read,
+    options: &ReaderOptions,
+    context: &AuditContext,
+    uri: &str,
+    items_tx: mpsc::Sender<Vec<Item>>,
+) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
+    let mut counts = ObjectCounts::default();
+    let mut mapping_rejected = 0;
+    let result = reader::read_log(input, options, |event| {
+        match event {
+            RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
+                Ok(items) => {
+                    counts.a4b_records += 1;
+                    counts.items_built += items.len() as u64;
+                    items_tx.blocking_send(items).map_err(|_| WriterStopped)?;
+                }
+                Err(reason) => {
+                    mapping_rejected += 1;
+                    warn!(object = uri, record_index = index, reason = %reason, "record rejected");
+                }
+            },
+            RecordEvent::Rejected { index, reason } => {
+                warn!(object = uri, record_index = index, reason = %reason, "record rejected");
+            }
+        }
+        Ok(())
+    });
+    match result {
+        Ok(stats) => {
+            debug!(object = uri, decompressed_bytes = stats.decompressed_bytes, "file read");
+            counts.records_read = stats.records;
+            counts.other_records = stats.other;
+            counts.records_rejected = stats.rejected + mapping_rejected;
+            (Ok(()), counts)
+        }
+        Err(error) => {
+            counts.records_rejected += mapping_rejected;
+            (Err(error), counts)
+        }
+    }
+}

@@ -1,1 +1,133 @@
-//! (in progress)
+//! The figures of one invocation (SPEC section 4): what happened to each object and the counts that
+//! must reconcile, so that a silent drop cannot stay silent.
+
+use serde::Serialize;
+
+/// The counts of one log file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectCounts {
+    /// Elements of the file's `Records` array.
+    pub records_read: u64,
+    /// Records of the configured event sources that became items.
+    pub a4b_records: u64,
+    /// Records of other event sources, skipped.
+    pub other_records: u64,
+    /// Records rejected (not an object, or an A4B record without `eventID`/`eventTime`).
+    pub records_rejected: u64,
+    /// Items the mapping built.
+    pub items_built: u64,
+    /// Items the table accepted.
+    pub items_written: u64,
+    /// BatchWriteItem requests sent, retries included.
+    pub write_requests: u64,
+}
+
+impl ObjectCounts {
+    /// Whether every record is accounted for: read = A4B + other + rejected.
+    pub fn records_reconcile(&self) -> bool {
+        self.records_read == self.a4b_records + self.other_records + self.records_rejected
+    }
+
+    /// Whether every item built was written.
+    pub fn items_reconcile(&self) -> bool {
+        self.items_written == self.items_built
+    }
+
+    fn add(&mut self, other: &ObjectCounts) {
+        self.records_read += other.records_read;
+        self.a4b_records += other.a4b_records;
+        self.other_records += other.other_records;
+        self.records_rejected += other.records_rejected;
+        self.items_built += other.items_built;
+        self.items_written += other.items_written;
+        self.write_requests += other.write_requests;
+    }
+}
+
+/// An object and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectNote {
+    /// `s3://bucket/key`.
+    pub object: String,
+    pub reason: String,
+}
+
+/// The response of one invocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InvocationSummary {
+    /// SNS messages in the event.
+    pub messages: u64,
+    /// Messages that named no object (CloudTrail's validation message, S3's test event, unknown).
+    pub messages_without_objects: u64,
+    pub objects_processed: u64,
+    pub objects_skipped: u64,
+    pub objects_failed: u64,
+    #[serde(flatten)]
+    pub counts: ObjectCounts,
+    /// Objects skipped because they are not CloudTrail log files (digests, Insights, folders).
+    pub skipped: Vec<ObjectNote>,
+    /// Objects that failed, with the cause.
+    pub failed: Vec<ObjectNote>,
+}
+
+impl InvocationSummary {
+    pub(crate) fn add_processed(&mut self, counts: &ObjectCounts) {
+        self.objects_processed += 1;
+        self.counts.add(counts);
+    }
+
+    pub(crate) fn add_failed(&mut self, object: String, reason: String, counts: &ObjectCounts) {
+        self.objects_failed += 1;
+        self.counts.add(counts);
+        self.failed.push(ObjectNote { object, reason });
+    }
+
+    pub(crate) fn add_skipped(&mut self, object: String, reason: String) {
+        self.objects_skipped += 1;
+        self.skipped.push(ObjectNote { object, reason });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_reconcile_only_when_every_record_is_counted_once() {
+        let mut counts = ObjectCounts {
+            records_read: 10,
+            a4b_records: 2,
+            other_records: 7,
+            records_rejected: 1,
+            ..ObjectCounts::default()
+        };
+        assert!(counts.records_reconcile());
+        counts.other_records = 6;
+        assert!(!counts.records_reconcile());
+    }
+
+    #[test]
+    fn summary_serializes_flat_with_fixed_names() {
+        let mut summary = InvocationSummary::default();
+        summary.add_skipped("s3://b/digest".into(), "digest file".into());
+        let json = serde_json::to_value(&summary).unwrap();
+        for name in [
+            "messages",
+            "objects_processed",
+            "objects_skipped",
+            "objects_failed",
+            "records_read",
+            "a4b_records",
+            "other_records",
+            "records_rejected",
+            "items_built",
+            "items_written",
+            "write_requests",
+            "skipped",
+            "failed",
+        ] {
+            assert!(json.get(name).is_some(), "{name} missing from {json}");
+        }
+        assert_eq!(json["skipped"][0]["reason"], "digest file");
+    }
+}
