@@ -104,7 +104,8 @@ pub enum IgnoreReason {
     KeyNotUtf8 { encoded_key: String },
 }
 
-/// Decodes the text of one SNS message.
+/// Decodes the text of one SNS message. Never fails: a message of no known shape is
+/// [`Notification::Unrecognized`] with the reason, for the caller's warning.
 pub fn decode_message(message: &str) -> Notification {
     let text = message.trim();
     if text.is_empty() {
@@ -791,6 +792,15 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+        let message = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            decode_message(&message),
+            Notification::Unrecognized(UnrecognizedReason::NotJson)
+        );
     }
 
     #[test]
