@@ -1,7 +1,17 @@
 //! SNS message text -> the log objects it names (pure).
-//! OWNER: helper "notification" (skeleton; to be replaced).
+//!
+//! The message shapes are those of SPEC section 1: CloudTrail's delivery notification, an S3 event
+//! notification routed through SNS, CloudTrail's topic check and S3's test event. Anything else is
+//! [`Notification::Unrecognized`], with the reason, so that the caller can warn and succeed.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+/// The plain text CloudTrail publishes to check that it may use the topic.
+const CLOUDTRAIL_VALIDATION_MESSAGE: &str = "CloudTrail validation message.";
 
 /// An S3 object named by a notification: bucket and (decoded) key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,18 +29,968 @@ impl fmt::Display for ObjectRef {
 /// What one SNS message asks of the function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notification {
-    /// A CloudTrail delivery notification or an S3 event notification: process these objects.
-    Objects(Vec<ObjectRef>),
+    /// A CloudTrail delivery notification or an S3 event notification: process `objects` (each
+    /// once, in the order the message names them). `ignored` says which entries of the message name
+    /// no object to process and why (an `ObjectRemoved:*` event, a key that does not decode, …), so
+    /// that the caller can log them; it may hold entries even when `objects` is empty.
+    Objects {
+        objects: Vec<ObjectRef>,
+        ignored: Vec<IgnoredEntry>,
+    },
     /// CloudTrail's topic check (`CloudTrail validation message.`): nothing to do.
     CloudTrailValidation,
     /// S3's `s3:TestEvent`: nothing to do.
     S3TestEvent,
     /// Anything else: warn and do nothing.
-    Unrecognized,
+    Unrecognized(UnrecognizedReason),
 }
 
-/// Decodes the text of one SNS message.
+/// Why a message is of no shape the function processes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnrecognizedReason {
+    #[error("the message is empty")]
+    Empty,
+    #[error("the message is neither JSON nor CloudTrail's validation text")]
+    NotJson,
+    #[error(
+        "JSON of no known shape (expected a CloudTrail delivery notification, an S3 event \
+         notification or an S3 test event)"
+    )]
+    UnknownJsonShape,
+    #[error("CloudTrail notification without an `s3Bucket` name")]
+    CloudTrailWithoutBucket,
+    #[error("CloudTrail notification without `s3ObjectKey` entries")]
+    CloudTrailWithoutKeys,
+    #[error("`Records` array with no `aws:s3` record in it")]
+    NoS3Records,
+}
+
+/// One entry of a message (an `s3ObjectKey` element or a `Records` element) that names no object
+/// to process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredEntry {
+    /// Position of the entry in the message's `s3ObjectKey` or `Records` array.
+    pub index: usize,
+    pub reason: IgnoreReason,
+}
+
+impl fmt::Display for IgnoredEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "entry {}: {}", self.index, self.reason)
+    }
+}
+
+/// Why an entry of a message names no object to process.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IgnoreReason {
+    #[error("`s3ObjectKey` entry is not a string")]
+    KeyNotString,
+    #[error("empty object key")]
+    EmptyKey,
+    #[error("record is not from S3 (eventSource {event_source:?})")]
+    NotFromS3 { event_source: Option<String> },
+    #[error(
+        "event {event_name:?} does not create an object; only ObjectCreated:* events are \
+         processed (subscribe the topic to s3:ObjectCreated:* only to avoid these)"
+    )]
+    NotObjectCreated { event_name: Option<String> },
+    #[error("S3 record without `s3.bucket.name`")]
+    MissingBucket,
+    #[error("S3 record without `s3.object.key`")]
+    MissingKey,
+    #[error("object key {encoded_key:?} has a `%` not followed by two hex digits")]
+    MalformedEscape { encoded_key: String },
+    #[error("object key {encoded_key:?} does not decode to UTF-8")]
+    KeyNotUtf8 { encoded_key: String },
+}
+
+/// Decodes the text of one SNS message. Never fails: a message of no known shape is
+/// [`Notification::Unrecognized`] with the reason, for the caller's warning.
 pub fn decode_message(message: &str) -> Notification {
-    let _ = message;
-    todo!("helper: notification")
+    let text = message.trim();
+    if text.is_empty() {
+        return Notification::Unrecognized(UnrecognizedReason::Empty);
+    }
+    if text == CLOUDTRAIL_VALIDATION_MESSAGE {
+        return Notification::CloudTrailValidation;
+    }
+    let Ok(json) = serde_json::from_str::<Value>(text) else {
+        return Notification::Unrecognized(UnrecognizedReason::NotJson);
+    };
+    let Value::Object(fields) = json else {
+        return Notification::Unrecognized(UnrecognizedReason::UnknownJsonShape);
+    };
+    if fields.contains_key("s3Bucket") || fields.contains_key("s3ObjectKey") {
+        decode_cloudtrail_delivery(&fields)
+    } else if let Some(Value::Array(records)) = fields.get("Records") {
+        decode_s3_event(records)
+    } else if fields.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        Notification::S3TestEvent
+    } else {
+        Notification::Unrecognized(UnrecognizedReason::UnknownJsonShape)
+    }
+}
+
+/// `{"s3Bucket":"b","s3ObjectKey":["k1",…]}`; the keys are not URL-encoded. A single key string is
+/// accepted too.
+fn decode_cloudtrail_delivery(fields: &Map<String, Value>) -> Notification {
+    let bucket = match fields.get("s3Bucket").and_then(Value::as_str) {
+        Some(bucket) if !bucket.is_empty() => bucket,
+        _ => return Notification::Unrecognized(UnrecognizedReason::CloudTrailWithoutBucket),
+    };
+    let keys: Vec<&Value> = match fields.get("s3ObjectKey") {
+        Some(Value::Array(keys)) if !keys.is_empty() => keys.iter().collect(),
+        Some(key @ Value::String(_)) => vec![key],
+        _ => return Notification::Unrecognized(UnrecognizedReason::CloudTrailWithoutKeys),
+    };
+    let mut named = NamedObjects::default();
+    for (index, key) in keys.into_iter().enumerate() {
+        let entry = match key.as_str() {
+            None => Err(IgnoreReason::KeyNotString),
+            Some("") => Err(IgnoreReason::EmptyKey),
+            Some(key) => Ok(ObjectRef {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+            }),
+        };
+        named.push(index, entry);
+    }
+    named.into_notification()
+}
+
+/// `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{…}}]}`.
+fn decode_s3_event(records: &[Value]) -> Notification {
+    let from_s3 =
+        |record: &Value| record.get("eventSource").and_then(Value::as_str) == Some("aws:s3");
+    if !records.iter().any(from_s3) {
+        return Notification::Unrecognized(UnrecognizedReason::NoS3Records);
+    }
+    let mut named = NamedObjects::default();
+    for (index, record) in records.iter().enumerate() {
+        let entry = if from_s3(record) {
+            s3_record_object(record)
+        } else {
+            Err(IgnoreReason::NotFromS3 {
+                event_source: record
+                    .get("eventSource")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            })
+        };
+        named.push(index, entry);
+    }
+    named.into_notification()
+}
+
+/// The object an S3 event record names, if the event created it.
+fn s3_record_object(record: &Value) -> Result<ObjectRef, IgnoreReason> {
+    let event_name = record.get("eventName").and_then(Value::as_str);
+    // An ObjectRemoved:* (or any other) event must not make the function fetch the object.
+    if !event_name.is_some_and(|name| name.starts_with("ObjectCreated:")) {
+        return Err(IgnoreReason::NotObjectCreated {
+            event_name: event_name.map(str::to_owned),
+        });
+    }
+    let s3 = record.get("s3");
+    let bucket = s3
+        .and_then(|s3| s3.get("bucket"))
+        .and_then(|bucket| bucket.get("name"))
+        .and_then(Value::as_str)
+        .filter(|name| !name.is_empty())
+        .ok_or(IgnoreReason::MissingBucket)?;
+    let encoded_key = s3
+        .and_then(|s3| s3.get("object"))
+        .and_then(|object| object.get("key"))
+        .and_then(Value::as_str)
+        .filter(|key| !key.is_empty())
+        .ok_or(IgnoreReason::MissingKey)?;
+    Ok(ObjectRef {
+        bucket: bucket.to_owned(),
+        key: decode_s3_event_key(encoded_key)?,
+    })
+}
+
+/// Decodes a key as S3 event notifications encode it: `+` is a space, `%XX` a byte, and the bytes
+/// must be UTF-8. A `%` without two hex digits is refused rather than guessed at: S3 always sends
+/// a literal `%` as `%25`.
+fn decode_s3_event_key(encoded_key: &str) -> Result<String, IgnoreReason> {
+    let mut bytes = Vec::with_capacity(encoded_key.len());
+    let mut rest = encoded_key.bytes();
+    while let Some(byte) = rest.next() {
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let high = rest.next().and_then(hex_digit_value);
+                let low = rest.next().and_then(hex_digit_value);
+                let (Some(high), Some(low)) = (high, low) else {
+                    return Err(IgnoreReason::MalformedEscape {
+                        encoded_key: encoded_key.to_owned(),
+                    });
+                };
+                bytes.push((high << 4) | low);
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| IgnoreReason::KeyNotUtf8 {
+        encoded_key: encoded_key.to_owned(),
+    })
+}
+
+fn hex_digit_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The objects of one message, each once in first-seen order, and the entries that named none.
+#[derive(Default)]
+struct NamedObjects {
+    objects: Vec<ObjectRef>,
+    seen: HashSet<ObjectRef>,
+    ignored: Vec<IgnoredEntry>,
+}
+
+impl NamedObjects {
+    fn push(&mut self, index: usize, entry: Result<ObjectRef, IgnoreReason>) {
+        match entry {
+            Ok(object) => {
+                if self.seen.insert(object.clone()) {
+                    self.objects.push(object);
+                }
+            }
+            Err(reason) => self.ignored.push(IgnoredEntry { index, reason }),
+        }
+    }
+
+    fn into_notification(self) -> Notification {
+        Notification::Objects {
+            objects: self.objects,
+            ignored: self.ignored,
+        }
+    }
+}
+
+/// Why a text is not an `s3://bucket/key` URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum S3UriError {
+    #[error("{uri:?} does not start with `s3://`; write it as s3://bucket/key")]
+    MissingScheme { uri: String },
+    #[error("{uri:?} names no bucket; write it as s3://bucket/key")]
+    MissingBucket { uri: String },
+    #[error(
+        "{uri:?} has an invalid bucket name {bucket:?} (letters, digits, `.`, `-` and `_` only)"
+    )]
+    InvalidBucket { uri: String, bucket: String },
+    #[error("{uri:?} names no object key; write it as s3://bucket/key")]
+    MissingKey { uri: String },
+}
+
+/// A bucket and a key prefix (possibly empty: the whole bucket), from `s3://bucket[/prefix]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct S3Prefix {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl fmt::Display for S3Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// Parses `s3://bucket/key` as typed by a person: the key is taken literally (not URL-decoded)
+/// and must not be empty.
+pub fn parse_s3_uri(uri: &str) -> Result<ObjectRef, S3UriError> {
+    let S3Prefix { bucket, prefix } = parse_s3_prefix(uri)?;
+    if prefix.is_empty() {
+        return Err(S3UriError::MissingKey {
+            uri: uri.to_owned(),
+        });
+    }
+    Ok(ObjectRef {
+        bucket,
+        key: prefix,
+    })
+}
+
+/// Parses `s3://bucket`, `s3://bucket/` or `s3://bucket/prefix` (the prefix taken literally).
+pub fn parse_s3_prefix(uri: &str) -> Result<S3Prefix, S3UriError> {
+    let Some(location) = uri.strip_prefix("s3://") else {
+        return Err(S3UriError::MissingScheme {
+            uri: uri.to_owned(),
+        });
+    };
+    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+    if bucket.is_empty() {
+        return Err(S3UriError::MissingBucket {
+            uri: uri.to_owned(),
+        });
+    }
+    // Loose on purpose: older us-east-1 buckets may hold capitals and underscores.
+    let bucket_chars_valid = bucket
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_'));
+    if !bucket_chars_valid {
+        return Err(S3UriError::InvalidBucket {
+            uri: uri.to_owned(),
+            bucket: bucket.to_owned(),
+        });
+    }
+    Ok(S3Prefix {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+    })
+}
+
+impl FromStr for ObjectRef {
+    type Err = S3UriError;
+
+    fn from_str(uri: &str) -> Result<Self, Self::Err> {
+        parse_s3_uri(uri)
+    }
+}
+
+impl FromStr for S3Prefix {
+    type Err = S3UriError;
+
+    fn from_str(uri: &str) -> Result<Self, Self::Err> {
+        parse_s3_prefix(uri)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference_sns(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/reference/sns/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("read {path}: {err}"))
+    }
+
+    fn object(bucket: &str, key: &str) -> ObjectRef {
+        ObjectRef {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        }
+    }
+
+    fn objects_of(notification: Notification) -> (Vec<ObjectRef>, Vec<IgnoredEntry>) {
+        match notification {
+            Notification::Objects { objects, ignored } => (objects, ignored),
+            other => panic!("expected objects, got {other:?}"),
+        }
+    }
+
+    /// An S3 event notification with one record per (event name, encoded key).
+    fn s3_event(records: &[(&str, &str)]) -> String {
+        let records: Vec<Value> = records
+            .iter()
+            .map(|(event_name, key)| {
+                serde_json::json!({
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "eventName": event_name,
+                    "s3": {"bucket": {"name": "trail-bucket"}, "object": {"key": key}}
+                })
+            })
+            .collect();
+        serde_json::json!({ "Records": records }).to_string()
+    }
+
+    fn s3_put_key(encoded_key: &str) -> Result<String, IgnoreReason> {
+        let (mut objects, mut ignored) = objects_of(decode_message(&s3_event(&[(
+            "ObjectCreated:Put",
+            encoded_key,
+        )])));
+        match (objects.pop(), ignored.pop()) {
+            (Some(object), None) => Ok(object.key),
+            (None, Some(entry)) => Err(entry.reason),
+            other => panic!("expected one object or one ignored entry, got {other:?}"),
+        }
+    }
+
+    // --- CloudTrail delivery notifications ---
+
+    #[test]
+    fn cloudtrail_notification_names_every_key_in_order() {
+        let message = reference_sns("cloudtrail-sns-message_awsdocs_multi-key.json");
+        let (objects, ignored) = objects_of(decode_message(&message));
+        let prefix = "AWSLogs/123456789012/CloudTrail/us-east-2/2016/08/11/123456789012_CloudTrail_us-east-2_";
+        assert_eq!(
+            objects,
+            vec![
+                object(
+                    "your-bucket-name",
+                    &format!("{prefix}20160811T2215Z_kpaMYavMQA9Ahp7L.json.gz")
+                ),
+                object(
+                    "your-bucket-name",
+                    &format!("{prefix}20160811T2210Z_zqDkyQv3TK8ZdLr0.json.gz")
+                ),
+                object(
+                    "your-bucket-name",
+                    &format!("{prefix}20160811T2205Z_jaMVRa6JfdLCJYHP.json.gz")
+                ),
+            ]
+        );
+        assert!(ignored.is_empty());
+    }
+
+    #[test]
+    fn cloudtrail_notification_with_one_key() {
+        let message = reference_sns("cloudtrail-sns-message_awsdocs_single-key.json");
+        let (objects, _) = objects_of(decode_message(&message));
+        assert_eq!(
+            objects,
+            vec![object(
+                "your-bucket-name",
+                "AWSLogs/123456789012/CloudTrail/us-east-2/2013/12/13/123456789012_CloudTrail_us-west-2_20131213T1920Z_LnPgDQnpkSKEsppV.json.gz"
+            )]
+        );
+    }
+
+    #[test]
+    fn cloudtrail_keys_are_not_url_decoded() {
+        let message = r#"{"s3Bucket":"b","s3ObjectKey":["logs/a+b%2Bc%20d.json.gz"]}"#;
+        let (objects, _) = objects_of(decode_message(message));
+        assert_eq!(objects, vec![object("b", "logs/a+b%2Bc%20d.json.gz")]);
+    }
+
+    #[test]
+    fn cloudtrail_key_as_a_single_string_is_accepted() {
+        let message = r#"{"s3Bucket":"b","s3ObjectKey":"AWSLogs/k.json.gz"}"#;
+        let (objects, _) = objects_of(decode_message(message));
+        assert_eq!(objects, vec![object("b", "AWSLogs/k.json.gz")]);
+    }
+
+    #[test]
+    fn cloudtrail_notification_without_bucket_is_unrecognized() {
+        for message in [
+            r#"{"s3ObjectKey":["k"]}"#,
+            r#"{"s3Bucket":"","s3ObjectKey":["k"]}"#,
+            r#"{"s3Bucket":7,"s3ObjectKey":["k"]}"#,
+        ] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::CloudTrailWithoutBucket),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn cloudtrail_notification_without_keys_is_unrecognized() {
+        for message in [
+            r#"{"s3Bucket":"b"}"#,
+            r#"{"s3Bucket":"b","s3ObjectKey":[]}"#,
+            r#"{"s3Bucket":"b","s3ObjectKey":null}"#,
+            r#"{"s3Bucket":"b","s3ObjectKey":{"k":1}}"#,
+        ] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::CloudTrailWithoutKeys),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn cloudtrail_key_entries_that_are_not_keys_are_ignored_with_their_index() {
+        let message = r#"{"s3Bucket":"b","s3ObjectKey":["k1", 3, "", "k2"]}"#;
+        let (objects, ignored) = objects_of(decode_message(message));
+        assert_eq!(objects, vec![object("b", "k1"), object("b", "k2")]);
+        assert_eq!(
+            ignored,
+            vec![
+                IgnoredEntry {
+                    index: 1,
+                    reason: IgnoreReason::KeyNotString
+                },
+                IgnoredEntry {
+                    index: 2,
+                    reason: IgnoreReason::EmptyKey
+                },
+            ]
+        );
+    }
+
+    // --- S3 event notifications ---
+
+    #[test]
+    fn s3_event_notification_names_its_object() {
+        let message = reference_sns("awsdocs-s3__s3-event_put.json");
+        let (objects, ignored) = objects_of(decode_message(&message));
+        assert_eq!(objects, vec![object("mybucket", "HappyFace.jpg")]);
+        assert!(ignored.is_empty());
+    }
+
+    #[test]
+    fn s3_event_key_plus_is_a_space() {
+        assert_eq!(
+            s3_put_key("logs/a+b+c.json.gz"),
+            Ok("logs/a b c.json.gz".to_owned())
+        );
+    }
+
+    #[test]
+    fn s3_event_key_percent_2b_is_a_plus() {
+        assert_eq!(s3_put_key("logs/a%2Bb%2bc"), Ok("logs/a+b+c".to_owned()));
+    }
+
+    #[test]
+    fn s3_event_key_percent_20_is_a_space() {
+        assert_eq!(s3_put_key("logs/a%20b"), Ok("logs/a b".to_owned()));
+    }
+
+    #[test]
+    fn s3_event_key_colon_of_the_brief_decodes() {
+        assert_eq!(
+            s3_put_key("AWSLogs/x+x%3Ay.json.gz"),
+            Ok("AWSLogs/x x:y.json.gz".to_owned())
+        );
+    }
+
+    #[test]
+    fn s3_event_key_multi_byte_utf8_decodes() {
+        assert_eq!(
+            s3_put_key("caf%C3%A9/%E2%82%AC%F0%9F%98%80"),
+            Ok("café/€😀".to_owned())
+        );
+    }
+
+    #[test]
+    fn s3_event_key_raw_non_ascii_is_kept() {
+        assert_eq!(s3_put_key("café/x"), Ok("café/x".to_owned()));
+    }
+
+    #[test]
+    fn s3_event_key_invalid_utf8_is_ignored_with_a_reason() {
+        for encoded_key in ["bad%FF", "bad%C3", "bad%C3%28"] {
+            assert_eq!(
+                s3_put_key(encoded_key),
+                Err(IgnoreReason::KeyNotUtf8 {
+                    encoded_key: encoded_key.to_owned()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn s3_event_key_malformed_percent_is_ignored_with_a_reason() {
+        for encoded_key in ["bad%", "bad%2", "bad%ZZ", "bad%2G", "%%41"] {
+            assert_eq!(
+                s3_put_key(encoded_key),
+                Err(IgnoreReason::MalformedEscape {
+                    encoded_key: encoded_key.to_owned()
+                }),
+                "{encoded_key}"
+            );
+        }
+    }
+
+    #[test]
+    fn s3_event_with_several_records_names_several_objects() {
+        let message = s3_event(&[
+            ("ObjectCreated:Put", "AWSLogs/a.json.gz"),
+            ("ObjectCreated:CompleteMultipartUpload", "AWSLogs/b.json.gz"),
+            ("ObjectCreated:Copy", "AWSLogs/c.json.gz"),
+        ]);
+        let (objects, _) = objects_of(decode_message(&message));
+        assert_eq!(
+            objects,
+            vec![
+                object("trail-bucket", "AWSLogs/a.json.gz"),
+                object("trail-bucket", "AWSLogs/b.json.gz"),
+                object("trail-bucket", "AWSLogs/c.json.gz"),
+            ]
+        );
+    }
+
+    #[test]
+    fn s3_object_removed_event_names_no_object() {
+        let message = s3_event(&[
+            ("ObjectRemoved:Delete", "AWSLogs/gone.json.gz"),
+            ("ObjectCreated:Put", "AWSLogs/new.json.gz"),
+        ]);
+        let (objects, ignored) = objects_of(decode_message(&message));
+        assert_eq!(objects, vec![object("trail-bucket", "AWSLogs/new.json.gz")]);
+        assert_eq!(
+            ignored,
+            vec![IgnoredEntry {
+                index: 0,
+                reason: IgnoreReason::NotObjectCreated {
+                    event_name: Some("ObjectRemoved:Delete".to_owned())
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn s3_event_without_event_name_names_no_object() {
+        let message = r#"{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#;
+        let (objects, ignored) = objects_of(decode_message(message));
+        assert!(objects.is_empty());
+        assert_eq!(
+            ignored,
+            vec![IgnoredEntry {
+                index: 0,
+                reason: IgnoreReason::NotObjectCreated { event_name: None }
+            }]
+        );
+    }
+
+    #[test]
+    fn s3_record_without_bucket_or_key_is_ignored_with_a_reason() {
+        let message = r#"{"Records":[
+            {"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"object":{"key":"k"}}},
+            {"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":""}}},
+            {"eventSource":"aws:s3","eventName":"ObjectCreated:Put"}
+        ]}"#;
+        let (objects, ignored) = objects_of(decode_message(message));
+        assert!(objects.is_empty());
+        let reasons: Vec<IgnoreReason> = ignored.into_iter().map(|entry| entry.reason).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                IgnoreReason::MissingBucket,
+                IgnoreReason::MissingKey,
+                IgnoreReason::MissingBucket
+            ]
+        );
+    }
+
+    #[test]
+    fn records_from_other_sources_beside_s3_records_are_ignored() {
+        let message = r#"{"Records":[
+            {"eventSource":"aws:sqs"},
+            {"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}
+        ]}"#;
+        let (objects, ignored) = objects_of(decode_message(message));
+        assert_eq!(objects, vec![object("b", "k")]);
+        assert_eq!(
+            ignored,
+            vec![IgnoredEntry {
+                index: 0,
+                reason: IgnoreReason::NotFromS3 {
+                    event_source: Some("aws:sqs".to_owned())
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn records_without_any_s3_record_are_unrecognized() {
+        for message in [
+            r#"{"Records":[]}"#,
+            r#"{"Records":[{"eventSource":"aws:sqs"}, 5]}"#,
+        ] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::NoS3Records),
+                "{message}"
+            );
+        }
+    }
+
+    // --- dedup ---
+
+    #[test]
+    fn object_named_twice_is_processed_once_in_first_order() {
+        let message = r#"{"s3Bucket":"b","s3ObjectKey":["k2","k1","k2","k1","k3"]}"#;
+        let (objects, ignored) = objects_of(decode_message(message));
+        assert_eq!(
+            objects,
+            vec![object("b", "k2"), object("b", "k1"), object("b", "k3")]
+        );
+        assert!(ignored.is_empty());
+    }
+
+    #[test]
+    fn s3_keys_that_decode_to_the_same_key_are_one_object() {
+        let message = s3_event(&[
+            ("ObjectCreated:Put", "a+b"),
+            ("ObjectCreated:Put", "a%20b"),
+            ("ObjectCreated:Put", "a%2Bb"),
+        ]);
+        let (objects, _) = objects_of(decode_message(&message));
+        assert_eq!(
+            objects,
+            vec![object("trail-bucket", "a b"), object("trail-bucket", "a+b")]
+        );
+    }
+
+    // --- messages with nothing to do ---
+
+    #[test]
+    fn cloudtrail_validation_message_is_recognized() {
+        assert_eq!(
+            decode_message("CloudTrail validation message."),
+            Notification::CloudTrailValidation
+        );
+    }
+
+    #[test]
+    fn cloudtrail_validation_message_surrounded_by_whitespace_is_recognized() {
+        assert_eq!(
+            decode_message("\n  CloudTrail validation message.\r\n\t"),
+            Notification::CloudTrailValidation
+        );
+    }
+
+    #[test]
+    fn text_close_to_the_validation_message_is_not_json() {
+        for message in [
+            "CloudTrail validation message",
+            "cloudtrail validation message.",
+        ] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::NotJson)
+            );
+        }
+    }
+
+    #[test]
+    fn s3_test_event_is_recognized() {
+        let message = reference_sns("awsdocs-s3__s3-testevent.json");
+        assert_eq!(decode_message(&message), Notification::S3TestEvent);
+    }
+
+    #[test]
+    fn unknown_json_is_unrecognized() {
+        for message in [
+            r#"{"hello":"world"}"#,
+            r#"{"Service":"Amazon S3","Event":"s3:SomethingElse"}"#,
+            r#"{"Records":"not an array"}"#,
+            r#"["s3Bucket","b"]"#,
+            r#""CloudTrail validation message.""#,
+            "42",
+            "null",
+        ] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::UnknownJsonShape),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_json_text_is_unrecognized() {
+        for message in ["Hello\r\nworld!", "{not json", "s3://b/k"] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::NotJson),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+        let message = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            decode_message(&message),
+            Notification::Unrecognized(UnrecognizedReason::NotJson)
+        );
+    }
+
+    #[test]
+    fn empty_message_is_unrecognized() {
+        for message in ["", "  \n\t "] {
+            assert_eq!(
+                decode_message(message),
+                Notification::Unrecognized(UnrecognizedReason::Empty)
+            );
+        }
+    }
+
+    #[test]
+    fn lambda_sns_envelope_fixture_carries_a_message_we_do_not_process() {
+        let envelope = reference_sns("aws-lambda-rust-runtime__example-sns-event.json");
+        let event: aws_lambda_events::event::sns::SnsEvent =
+            serde_json::from_str(&envelope).unwrap();
+        let messages: Vec<Notification> = event
+            .records
+            .iter()
+            .map(|record| decode_message(&record.sns.message))
+            .collect();
+        assert_eq!(
+            messages,
+            vec![Notification::Unrecognized(UnrecognizedReason::NotJson)]
+        );
+    }
+
+    #[test]
+    fn lambda_sns_envelope_carrying_a_cloudtrail_notification_names_its_objects() {
+        let mut envelope: Value = serde_json::from_str(&reference_sns(
+            "aws-lambda-rust-runtime__example-sns-event.json",
+        ))
+        .unwrap();
+        envelope["Records"][0]["Sns"]["Message"] = Value::String(reference_sns(
+            "cloudtrail-sns-message_awsdocs_multi-key.json",
+        ));
+        let event: aws_lambda_events::event::sns::SnsEvent =
+            serde_json::from_value(envelope).unwrap();
+        let (objects, _) = objects_of(decode_message(&event.records[0].sns.message));
+        assert_eq!(objects.len(), 3);
+    }
+
+    #[test]
+    fn ignored_entry_says_which_entry_and_why() {
+        let entry = IgnoredEntry {
+            index: 2,
+            reason: IgnoreReason::NotObjectCreated {
+                event_name: Some("ObjectRemoved:Delete".to_owned()),
+            },
+        };
+        let text = entry.to_string();
+        assert!(text.starts_with("entry 2: "), "{text}");
+        assert!(text.contains("ObjectRemoved:Delete"), "{text}");
+    }
+
+    // --- s3:// URIs ---
+
+    #[test]
+    fn object_ref_displays_as_s3_uri() {
+        assert_eq!(
+            object("b", "AWSLogs/a b.json.gz").to_string(),
+            "s3://b/AWSLogs/a b.json.gz"
+        );
+    }
+
+    #[test]
+    fn s3_uri_parses_into_bucket_and_literal_key() {
+        assert_eq!(
+            parse_s3_uri("s3://trail-bucket/AWSLogs/a+b%20c.json.gz"),
+            Ok(object("trail-bucket", "AWSLogs/a+b%20c.json.gz"))
+        );
+        assert_eq!("s3://b/k".parse::<ObjectRef>(), Ok(object("b", "k")));
+    }
+
+    #[test]
+    fn s3_uri_display_and_parse_round_trip() {
+        let original = object("b.example-1", "dir//file name.json");
+        assert_eq!(parse_s3_uri(&original.to_string()), Ok(original));
+    }
+
+    #[test]
+    fn s3_uri_without_scheme_is_refused() {
+        for uri in ["b/k", "https://b/k", "S3:/b/k", ""] {
+            assert_eq!(
+                parse_s3_uri(uri),
+                Err(S3UriError::MissingScheme {
+                    uri: uri.to_owned()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn s3_uri_without_bucket_is_refused() {
+        for uri in ["s3://", "s3:///k"] {
+            assert_eq!(
+                parse_s3_uri(uri),
+                Err(S3UriError::MissingBucket {
+                    uri: uri.to_owned()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn s3_uri_with_invalid_bucket_is_refused() {
+        assert_eq!(
+            parse_s3_uri("s3://my bucket/k"),
+            Err(S3UriError::InvalidBucket {
+                uri: "s3://my bucket/k".to_owned(),
+                bucket: "my bucket".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn s3_uri_without_key_is_refused() {
+        for uri in ["s3://b", "s3://b/"] {
+            assert_eq!(
+                parse_s3_uri(uri),
+                Err(S3UriError::MissingKey {
+                    uri: uri.to_owned()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn s3_prefix_may_name_a_whole_bucket_or_a_prefix() {
+        let prefix = |bucket: &str, prefix: &str| S3Prefix {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        };
+        assert_eq!(parse_s3_prefix("s3://b"), Ok(prefix("b", "")));
+        assert_eq!(parse_s3_prefix("s3://b/"), Ok(prefix("b", "")));
+        assert_eq!(
+            parse_s3_prefix("s3://b/AWSLogs/"),
+            Ok(prefix("b", "AWSLogs/"))
+        );
+        assert_eq!("s3://b/x".parse::<S3Prefix>(), Ok(prefix("b", "x")));
+    }
+
+    // --- properties ---
+
+    /// Encodes a key the way S3 event notifications do (spaces as `+`, the rest as `%XX` except
+    /// unreserved characters).
+    fn encode_like_s3(key: &str) -> String {
+        let mut encoded = String::new();
+        for byte in key.bytes() {
+            match byte {
+                b' ' => encoded.push('+'),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                    encoded.push(char::from(byte))
+                }
+                other => encoded.push_str(&format!("%{other:02X}")),
+            }
+        }
+        encoded
+    }
+
+    proptest! {
+        #[test]
+        fn decode_message_never_panics(message in any::<String>()) {
+            let _ = decode_message(&message);
+        }
+
+        #[test]
+        fn decode_message_never_panics_on_json_like_text(
+            message in r#"[{}\[\]":,sS3ObjectKeyRcordsBuckt%+ 0-9a-f\\]{0,80}"#
+        ) {
+            let _ = decode_message(&message);
+        }
+
+        #[test]
+        fn parse_s3_uri_never_panics(uri in any::<String>()) {
+            let _ = parse_s3_uri(&uri);
+            let _ = parse_s3_prefix(&format!("s3://{uri}"));
+        }
+
+        #[test]
+        fn s3_event_key_decodes_back_to_the_original(key in "\\PC{1,40}") {
+            prop_assert_eq!(s3_put_key(&encode_like_s3(&key)), Ok(key));
+        }
+
+        #[test]
+        fn cloudtrail_key_is_taken_verbatim(key in "\\PC{1,40}") {
+            let message = serde_json::json!({"s3Bucket": "b", "s3ObjectKey": [key]}).to_string();
+            let (objects, _) = objects_of(decode_message(&message));
+            prop_assert_eq!(objects, vec![object("b", &key)]);
+        }
+    }
 }
