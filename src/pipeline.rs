@@ -132,7 +132,15 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         let mut seen = BTreeSet::new();
         for message in messages {
             let objects = match notification::decode_message(&message.text) {
-                Notification::Objects(objects) => objects,
+                Notification::Objects { objects, ignored } => {
+                    for entry in &ignored {
+                        warn!(message_id = %message.message_id, entry = %entry, "notification entry ignored");
+                    }
+                    if objects.is_empty() {
+                        summary.messages_without_objects += 1;
+                    }
+                    objects
+                }
                 Notification::CloudTrailValidation => {
                     info!(message_id = %message.message_id, "CloudTrail validation message: nothing to do");
                     summary.messages_without_objects += 1;
@@ -143,10 +151,11 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                     summary.messages_without_objects += 1;
                     continue;
                 }
-                Notification::Unrecognized => {
+                Notification::Unrecognized(reason) => {
                     warn!(
                         message_id = %message.message_id,
                         message_bytes = message.text.len(),
+                        reason = %reason,
                         "message is neither a CloudTrail nor an S3 notification: ignored"
                     );
                     summary.messages_without_objects += 1;
@@ -286,9 +295,12 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
             None => writer.finish().await,
         };
 
-        let (read_result, mut counts) = reading
-            .await
-            .map_err(|error| (ObjectError::ReaderThread(error.to_string()), ObjectCounts::default()))?;
+        let (read_result, mut counts) = reading.await.map_err(|error| {
+            (
+                ObjectError::ReaderThread(error.to_string()),
+                ObjectCounts::default(),
+            )
+        })?;
         if let Ok(report) = &write_result {
             counts.items_written = report.items_written;
             counts.write_requests = report.batch_calls;
@@ -351,7 +363,11 @@ fn read_records(
     });
     match result {
         Ok(stats) => {
-            debug!(object = uri, decompressed_bytes = stats.decompressed_bytes, "file read");
+            debug!(
+                object = uri,
+                decompressed_bytes = stats.decompressed_bytes,
+                "file read"
+            );
             counts.records_read = stats.records;
             counts.other_records = stats.other;
             counts.records_rejected = stats.rejected + mapping_rejected;
