@@ -216,7 +216,11 @@ pub fn classify(table_name: &str, error: &SdkError<BatchWriteItemError>) -> Sink
             let status = context.raw().status().as_u16();
             let message = service_error.message().unwrap_or("no message");
             let code_text = code.unwrap_or("unknown error");
-            if status >= 500 || code.is_some_and(|code| TRANSIENT_CODES.contains(&code)) {
+            // 429 is HTTP's own "too many requests", whatever the body says.
+            if status >= 500
+                || status == 429
+                || code.is_some_and(|code| TRANSIENT_CODES.contains(&code))
+            {
                 SinkError::transient(format!(
                     "BatchWriteItem on table {table_name} failed with {code_text} (HTTP {status}): \
                      {message}"
@@ -270,7 +274,7 @@ fn advice(code: Option<&str>, table_name: &str) -> String {
         }
         Some("ValidationException") => format!(
             "check that table {table_name} has the key schema pk (String, partition key) and sk \
-             (String, sort key)"
+             (String, sort key); if it does, the item is malformed, which is a bug in a4b-audit"
         ),
         Some(
             "UnrecognizedClientException"

@@ -201,6 +201,14 @@ async fn throttling_errors_are_transient() {
         assert_eq!(error.kind, FailureKind::Transient, "{code}");
         assert!(error.message.contains(code), "{}", error.message);
     }
+    let too_many_requests = mock!(Client::batch_write_item)
+        .sequence()
+        .http_status(429, None)
+        .build();
+    assert_eq!(
+        failure_of(too_many_requests).await.kind,
+        FailureKind::Transient
+    );
 }
 
 #[tokio::test]
