@@ -700,3 +700,18 @@ fn a_room_list_too_large_for_an_item_loses_its_last_rooms() {
             .sum::<usize>();
     assert!(size <= MAX_ITEM_BYTES);
 }
+
+#[test]
+fn a_field_given_twice_keeps_its_last_value() {
+    let raw = r#"{"eventID":"first","eventTime":"t","eventID":"second"}"#;
+    assert_eq!(items_of(raw)[0].string("event_id"), Some("second"));
+}
+
+#[test]
+fn escaped_strings_are_unescaped_in_attributes_and_keys() {
+    let raw = r#"{"eventID":"a\u003db","eventTime":"t","userIdentity":{"arn":"arn:aws:iam::123456789012:user\/Zo\u00e9"}}"#;
+    let items = items_of(raw);
+    assert_eq!(items[0].key.pk, "USER#arn:aws:iam::123456789012:user/Zoé");
+    assert_eq!(items[0].key.sk, "t#a=b");
+    assert_eq!(items[0].string("record"), Some(raw));
+}
