@@ -715,3 +715,87 @@ fn escaped_strings_are_unescaped_in_attributes_and_keys() {
     assert_eq!(items[0].key.sk, "t#a=b");
     assert_eq!(items[0].string("record"), Some(raw));
 }
+
+// ---- oracle: the streaming walk against a plain tree walk ----
+
+/// The rooms of a record by the simplest reading of the rule, on a parsed tree.
+fn rooms_by_tree_walk(record: &Value) -> Vec<String> {
+    fn walk(value: &Value, rooms: &mut Vec<String>) {
+        let offer = |text: &str, rooms: &mut Vec<String>| {
+            if is_room_arn(text) && !rooms.iter().any(|room| room == text) {
+                rooms.push(text.to_owned());
+            }
+        };
+        match value {
+            Value::String(text) => offer(text, rooms),
+            Value::Array(values) => values.iter().for_each(|value| walk(value, rooms)),
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    offer(key, rooms);
+                    walk(value, rooms);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut rooms = Vec::new();
+    walk(&record["requestParameters"], &mut rooms);
+    walk(&record["responseElements"], &mut rooms);
+    if let Some(resources) = record["resources"].as_array() {
+        for resource in resources {
+            if let Some(arn) = resource.get("ARN").and_then(Value::as_str)
+                && is_room_arn(arn)
+                && !rooms.iter().any(|room| room == arn)
+            {
+                rooms.push(arn.to_owned());
+            }
+        }
+    }
+    rooms
+}
+
+fn json_tree() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let texts = vec![
+        ROOM_A,
+        ROOM_B,
+        PROFILE,
+        "ARN",
+        "arn:aws:a4b:us-east-1:123456789012:room/",
+        "arn:aws-cn:a4b:cn-north-1:123456789012:room/x",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        proptest::sample::select(texts.clone()).prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 48, 4, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                proptest::sample::select(texts.clone()).prop_map(String::from),
+                inner,
+                0..4
+            )
+            .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn rooms_match_a_plain_tree_walk(
+        request in json_tree(),
+        response in json_tree(),
+        resources in json_tree(),
+    ) {
+        let record = json!({
+            "eventID": "e", "eventTime": "t",
+            "requestParameters": request, "responseElements": response, "resources": resources,
+        });
+        let items = items_of(&record.to_string());
+        let expected = rooms_by_tree_walk(&record);
+        proptest::prop_assert_eq!(rooms_of(&items), expected.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
