@@ -2,6 +2,7 @@
 //! the local AWS emulator (moto server), a Lambda runtime API emulator and sample data.
 //! Nothing here ships in the Lambda.
 
+pub mod a4b_records;
 pub mod lambda_process;
 pub mod moto;
 pub mod runtime_api;
