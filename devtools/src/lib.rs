@@ -4,8 +4,10 @@
 
 pub mod a4b_records;
 pub mod lambda_process;
+pub mod local;
 pub mod moto;
 pub mod runtime_api;
+pub mod samples;
 
 pub use lambda_process::LambdaProcess;
 pub use moto::MotoServer;
