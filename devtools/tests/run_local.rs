@@ -7,26 +7,14 @@ use a4b_audit_devtools::local::{LocalAws, describe_items, run_local};
 use a4b_audit_devtools::samples::{BUCKET, TABLE};
 use aws_sdk_dynamodb::types::AttributeValue;
 
+mod common;
+use common::echo_lambda;
+
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_owned()
-}
-
-fn echo_lambda() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/echo_lambda");
-    assert!(
-        binary.is_file(),
-        "run `cargo build -p a4b-audit-devtools --example echo_lambda`"
-    );
-    binary
 }
 
 #[tokio::test]
