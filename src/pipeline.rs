@@ -220,10 +220,10 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                 ObjectCounts::default(),
             );
         }
-        if let Some(deadline) = deadline {
-            if Instant::now() + self.options.deadline_margin >= deadline {
-                return failure(ObjectError::DeadlineNear, ObjectCounts::default());
-            }
+        if deadline
+            .is_some_and(|deadline| Instant::now() + self.options.deadline_margin >= deadline)
+        {
+            return failure(ObjectError::DeadlineNear, ObjectCounts::default());
         }
 
         let work = self.read_and_write(object);

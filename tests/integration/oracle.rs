@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 /// An item in a comparable form: attribute name -> JSON (S as a string, N as `{"N": "…"}`, BOOL as a
 /// boolean, L as an array).
@@ -66,7 +66,10 @@ fn items_of(record: &Value, raw: &str, source_object: &str) -> Vec<ComparableIte
     if identity["userName"].is_string() {
         text("user_name", &identity["userName"]);
     } else {
-        text("user_name", &identity["sessionContext"]["sessionIssuer"]["userName"]);
+        text(
+            "user_name",
+            &identity["sessionContext"]["sessionIssuer"]["userName"],
+        );
     }
     text("source_ip", &record["sourceIPAddress"]);
     text("user_agent", &record["userAgent"]);
@@ -125,7 +128,9 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(text) => out.push(text.clone()),
         Value::Array(values) => values.iter().for_each(|value| collect_strings(value, out)),
-        Value::Object(members) => members.values().for_each(|value| collect_strings(value, out)),
+        Value::Object(members) => members
+            .values()
+            .for_each(|value| collect_strings(value, out)),
         _ => {}
     }
 }
@@ -142,7 +147,9 @@ pub fn is_room_arn(text: &str) -> bool {
 }
 
 /// A table item (as scanned) in the comparable form, without `ingested_at`.
-pub fn comparable(item: &BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> ComparableItem {
+pub fn comparable(
+    item: &BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> ComparableItem {
     use aws_sdk_dynamodb::types::AttributeValue;
     fn convert(value: &AttributeValue) -> Value {
         match value {
