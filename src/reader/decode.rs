@@ -7,6 +7,15 @@ use flate2::read::MultiGzDecoder;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Where the scanner's decompressed bytes come from.
+pub(super) trait Source {
+    /// Reads decompressed bytes into `dst`; `Ok(0)` at the end of the stream.
+    fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, SourceError>;
+
+    /// Whether the bytes come out of gzip (whose damage can show up as bad JSON first).
+    fn is_gzip(&self) -> bool;
+}
+
 /// Why the decompressed stream could not be read.
 #[derive(Debug)]
 pub(super) enum SourceError {
@@ -54,13 +63,14 @@ impl<R: Read> Decoded<R> {
             Self::Plain(rejoined)
         })
     }
+}
 
-    pub(super) fn is_gzip(&self) -> bool {
+impl<R: Read> Source for Decoded<R> {
+    fn is_gzip(&self) -> bool {
         matches!(self, Self::Gzip(_))
     }
 
-    /// Reads decompressed bytes into `dst`; `Ok(0)` at the end of the stream.
-    pub(super) fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, SourceError> {
+    fn read_into(&mut self, dst: &mut [u8]) -> Result<usize, SourceError> {
         loop {
             let result = match self {
                 Self::Plain(plain) => plain.read(dst).map_err(SourceError::Io),

@@ -1,13 +1,11 @@
 //! A window over the decompressed stream: a fixed buffer refilled from the source, UTF-8 checked
 //! as it arrives, the size cap enforced while reading, and the record being scanned kept whole.
 
-use std::io::Read;
-
 use super::ReadError;
-use super::decode::{Decoded, SourceError};
+use super::decode::{Source, SourceError};
 
-pub(super) struct Input<R: Read> {
-    source: Decoded<R>,
+pub(super) struct Input<S: Source> {
+    source: S,
     /// `buf[..end]` holds data; the scanner may look at `buf[pos..checked]`, which is valid UTF-8.
     buf: Vec<u8>,
     /// The buffer length to return to once an oversized record has passed.
@@ -27,8 +25,8 @@ pub(super) struct Input<R: Read> {
     largest_buf: usize,
 }
 
-impl<R: Read> Input<R> {
-    pub(super) fn new(source: Decoded<R>, buffer_len: usize, limit: u64) -> Self {
+impl<S: Source> Input<S> {
+    pub(super) fn new(source: S, buffer_len: usize, limit: u64) -> Self {
         let usual_len = buffer_len.max(1);
         Self {
             source,

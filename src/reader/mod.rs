@@ -5,16 +5,20 @@
 //! top-level `Records` array one element at a time. Memory stays flat: a fixed buffer, grown only
 //! while one record longer than it is being scanned. Only records of the configured event sources
 //! are handed over, as their exact bytes; the others are counted and never built.
+//!
+//! [`read_log`] does it all on the calling thread; [`read_log_threaded`] inflates on a second
+//! thread while the calling thread scans, for when gunzip and the scan each take a core.
 
 mod decode;
 mod input;
 mod scan;
 #[cfg(test)]
 mod tests;
+mod threaded;
 
 use std::io::Read;
 
-use decode::{Decoded, SourceError};
+use decode::{Decoded, Source, SourceError};
 use input::Input;
 use scan::Scanner;
 
@@ -95,6 +99,41 @@ where
     read_log_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
 }
 
+/// [`read_log`] with inflation on a second thread: the decoder runs ahead of the scanner by a few
+/// chunks at most, so memory stays flat. Same records, counts and errors as [`read_log`].
+pub fn read_log_threaded<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+) -> Result<ReadStats, ReadError<E>>
+where
+    R: Read + Send,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    read_log_threaded_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
+}
+
+fn read_log_threaded_buffered<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<(ReadStats, usize), ReadError<E>>
+where
+    R: Read + Send,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    let decoded = open(input)?;
+    let (inflater, inflated) = threaded::split(decoded);
+    std::thread::scope(|scope| {
+        scope.spawn(move || inflater.run());
+        // Returning drops the receiving end, which stops the inflating thread before the join.
+        scan(inflated, options, on_record, buffer_len)
+    })
+}
+
 /// [`read_log`] with a chosen buffer size; also returns the largest the buffer grew to.
 fn read_log_buffered<R, E, F>(
     input: R,
@@ -107,12 +146,29 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    let decoded = Decoded::open(input).map_err(|error| match error {
+    scan(open(input)?, options, on_record, buffer_len)
+}
+
+fn open<R: Read, E: std::error::Error + 'static>(input: R) -> Result<Decoded<R>, ReadError<E>> {
+    Decoded::open(input).map_err(|error| match error {
         SourceError::Empty => ReadError::Empty,
         SourceError::Io(error) => ReadError::Io(error),
         SourceError::Gzip(error) => ReadError::Gzip(error),
-    })?;
-    let input = Input::new(decoded, buffer_len, options.max_decompressed_bytes);
+    })
+}
+
+fn scan<S, E, F>(
+    source: S,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<(ReadStats, usize), ReadError<E>>
+where
+    S: Source,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    let input = Input::new(source, buffer_len, options.max_decompressed_bytes);
     let mut scanner = Scanner::new(input, &options.event_sources, on_record);
     match scanner.document() {
         Ok(()) => {}

@@ -1,11 +1,11 @@
 //! The record scanner: validates the whole JSON text as it streams by (RFC 8259) without building
 //! values, finds the top-level `Records` array and hands over its elements one at a time.
 
-use std::io::Read;
 use std::marker::PhantomData;
 
 use memchr::memchr2;
 
+use super::decode::Source;
 use super::input::Input;
 use super::{ReadError, ReadStats, RecordEvent};
 
@@ -25,8 +25,8 @@ enum Frame {
 
 type Scan<T, E> = Result<T, ReadError<E>>;
 
-pub(super) struct Scanner<'a, R: Read, E, F> {
-    pub(super) input: Input<R>,
+pub(super) struct Scanner<'a, S: Source, E, F> {
+    pub(super) input: Input<S>,
     event_sources: &'a [String],
     /// The last string read with decoding on.
     text: Text,
@@ -36,13 +36,13 @@ pub(super) struct Scanner<'a, R: Read, E, F> {
     consumer_error: PhantomData<fn() -> E>,
 }
 
-impl<'a, R, E, F> Scanner<'a, R, E, F>
+impl<'a, S, E, F> Scanner<'a, S, E, F>
 where
-    R: Read,
+    S: Source,
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    pub(super) fn new(input: Input<R>, event_sources: &'a [String], on_record: F) -> Self {
+    pub(super) fn new(input: Input<S>, event_sources: &'a [String], on_record: F) -> Self {
         let decode_cap = event_sources
             .iter()
             .map(String::len)

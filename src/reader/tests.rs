@@ -48,8 +48,37 @@ fn read_with(input: impl Read, options: &ReaderOptions, buffer_len: usize) -> Ou
     Ok((stats, handed))
 }
 
+fn read_threaded_with(
+    input: impl Read + Send,
+    options: &ReaderOptions,
+    buffer_len: usize,
+) -> Outcome {
+    let mut handed = Handed::default();
+    let (stats, _) = read_log_threaded_buffered(
+        input,
+        options,
+        |event| {
+            match event {
+                RecordEvent::Matched { index, raw } => handed.matched.push((index, raw.to_vec())),
+                RecordEvent::Rejected { index, reason } => handed.rejected.push((index, reason)),
+            }
+            Ok(())
+        },
+        buffer_len,
+    )?;
+    Ok((stats, handed))
+}
+
+/// Reads on one thread and with inflation on another, which must agree; returns the outcome.
+fn read_both(bytes: &[u8], options: &ReaderOptions, buffer_len: usize) -> Outcome {
+    let one_thread = read_with(bytes, options, buffer_len);
+    let two_threads = read_threaded_with(bytes, options, buffer_len);
+    assert_eq!(format!("{one_thread:?}"), format!("{two_threads:?}"));
+    one_thread
+}
+
 fn read(bytes: &[u8], sources: &[&str]) -> Outcome {
-    read_with(bytes, &options(sources), BUFFER_LEN)
+    read_both(bytes, &options(sources), BUFFER_LEN)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -255,7 +284,7 @@ fn every_reference_log_file_gives_the_oracles_records() {
             let expected = oracle(&json, sources);
             assert!(matches!(expected, Verdict::Records { .. }), "{file:?}");
             assert_eq!(verdict(read(&stored, sources)), expected, "{file:?}");
-            let small = read_with(&stored[..], &options(sources), 4096);
+            let small = read_both(&stored[..], &options(sources), 4096);
             assert_eq!(verdict(small), expected, "{file:?} with a small buffer");
         }
     }
@@ -746,7 +775,7 @@ fn more_than_the_cap_is_too_large() {
     let exact = file.len() as u64;
     assert!(read_with(file.as_bytes(), &limited(exact), 64).is_ok());
     for bytes in [file.as_bytes().to_vec(), gzip(file.as_bytes())] {
-        let outcome = read_with(&bytes[..], &limited(exact - 1), 64);
+        let outcome = read_both(&bytes[..], &limited(exact - 1), 64);
         assert!(matches!(outcome, Err(ReadError::TooLarge { limit }) if limit == exact - 1));
     }
 }
@@ -771,6 +800,11 @@ fn a_gzip_bomb_stops_at_the_cap() {
         outcome,
         Err(ReadError::TooLarge { limit: 1_048_576 })
     ));
+    let outcome = read_log_threaded::<_, Infallible, _>(&bomb[..], &options, |_| Ok(()));
+    assert!(matches!(
+        outcome,
+        Err(ReadError::TooLarge { limit: 1_048_576 })
+    ));
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -781,6 +815,13 @@ struct SinkFull;
 fn a_callback_error_stops_reading_at_once() {
     let mut calls = 0;
     let outcome = read_log(log_file(10).as_bytes(), &options(&[A4B]), |_| {
+        calls += 1;
+        if calls == 2 { Err(SinkFull) } else { Ok(()) }
+    });
+    assert!(matches!(outcome, Err(ReadError::Consumer(SinkFull))));
+    assert_eq!(calls, 2);
+    let mut calls = 0;
+    let outcome = read_log_threaded(&gzip(log_file(10).as_bytes())[..], &options(&[A4B]), |_| {
         calls += 1;
         if calls == 2 { Err(SinkFull) } else { Ok(()) }
     });
@@ -806,6 +847,8 @@ fn an_underlying_read_error_is_an_io_error_for_plain_and_gzip() {
     let gz = gzip(file.as_bytes());
     for bytes in [&file.as_bytes()[..1000], &gz[..gz.len() / 2], &[][..]] {
         let outcome = read_with(Failing(bytes), &options(&[A4B]), BUFFER_LEN);
+        assert!(matches!(outcome, Err(ReadError::Io(_))), "{outcome:?}");
+        let outcome = read_threaded_with(Failing(bytes), &options(&[A4B]), BUFFER_LEN);
         assert!(matches!(outcome, Err(ReadError::Io(_))), "{outcome:?}");
     }
 }
@@ -1024,8 +1067,11 @@ proptest! {
         if !bytes.is_empty() {
             let expected = oracle(&bytes, SOURCES);
             let gz = gzip(&bytes);
-            let compressed = Pieces::new(&gz, pieces);
+            let compressed = Pieces::new(&gz, pieces.clone());
             prop_assert_eq!(verdict(read_with(compressed, &options(SOURCES), buffer_len)), expected);
+            let compressed = Pieces::new(&gz, pieces);
+            let threaded = read_threaded_with(compressed, &options(SOURCES), buffer_len);
+            prop_assert_eq!(verdict(threaded), oracle(&bytes, SOURCES));
         }
     }
 }
