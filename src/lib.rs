@@ -20,6 +20,7 @@ pub mod aws;
 pub mod config;
 pub mod handler;
 pub mod item;
+pub mod ledger;
 pub mod log_key;
 pub mod notification;
 pub mod pipeline;
