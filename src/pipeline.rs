@@ -363,7 +363,9 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             )
         })?;
         if let Ok(report) = &write_result {
-            counts.items_written = report.items_written;
+            // An item replaced in its batch by a later one with the same key (a record repeated in
+            // the file) is covered by that write: it counts as written.
+            counts.items_written = report.items_written + report.duplicates_replaced;
             counts.write_requests = report.batch_calls;
         }
         match (read_result, write_result) {

@@ -57,7 +57,11 @@ pub enum ReadError<E: std::error::Error + 'static> {
 }
 
 /// Reads a whole log file, calling `on_record` for each matched or rejected record in file order.
-pub fn read_log<R, E, F>(input: R, options: &ReaderOptions, on_record: F) -> Result<ReadStats, ReadError<E>>
+pub fn read_log<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+) -> Result<ReadStats, ReadError<E>>
 where
     R: Read,
     E: std::error::Error + 'static,

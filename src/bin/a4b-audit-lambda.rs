@@ -1,1 +1,24 @@
-fn main() {}
+//! The Lambda function: SNS notifications of CloudTrail log files -> A4B audit items in DynamoDB.
+
+use a4b_audit::config::Config;
+use a4b_audit::pipeline::{Pipeline, PipelineOptions};
+use a4b_audit::sink::DynamoDbSink;
+use a4b_audit::source::S3Source;
+use a4b_audit::{aws, handler, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    // A bad setting fails the start-up (Lambda reports an init error naming the variable).
+    let config = Config::from_env()?;
+    let sdk_config = aws::load_sdk_config().await;
+    let sink = DynamoDbSink::new(aws::dynamodb_client(&sdk_config), config.table_name.clone());
+    let source = S3Source::new(aws::s3_client(&sdk_config));
+    let pipeline = Pipeline::new(source, sink, config, PipelineOptions::default());
+    let pipeline = &pipeline;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
+        handler::handle(pipeline, event)
+    }))
+    .await
+}

@@ -1,0 +1,399 @@
+//! The writer against an in-memory sink with a scripted fault schedule, in paused time.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::time::Instant;
+
+use super::*;
+use crate::item::{AttrValue, ItemKey};
+use crate::sink::SinkError;
+
+/// What the fake store does on a call.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Stores all but the last `n` items of the batch and returns those as unprocessed.
+    Unprocessed(usize),
+    Transient,
+    Permanent,
+}
+
+/// One BatchWriteItem-sized call the fake received.
+#[derive(Debug, Clone)]
+struct Call {
+    at: Instant,
+    keys: Vec<ItemKey>,
+}
+
+#[derive(Default)]
+struct FakeSink {
+    stored: Mutex<BTreeMap<ItemKey, Item>>,
+    /// Faults by call number (1 for the first call).
+    faults_by_call: HashMap<usize, Fault>,
+    /// A fault for every call not in `faults_by_call`.
+    every_call: Option<Fault>,
+    /// Throttles the first this many calls of each batch (told apart by its first key).
+    transient_calls_per_batch: usize,
+    /// How long each call takes (in paused time), so that calls overlap.
+    call_duration: Duration,
+    calls: Mutex<Vec<Call>>,
+    concurrent_calls: AtomicUsize,
+    max_concurrent_calls: AtomicUsize,
+}
+
+impl FakeSink {
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn stored(&self) -> BTreeMap<ItemKey, Item> {
+        self.stored.lock().unwrap().clone()
+    }
+}
+
+impl ItemSink for FakeSink {
+    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+        let (call_number, call_of_batch) = {
+            let mut calls = self.calls.lock().unwrap();
+            let keys: Vec<ItemKey> = items.iter().map(|item| item.key.clone()).collect();
+            let call_of_batch = 1 + calls
+                .iter()
+                .filter(|call| call.keys.first() == keys.first())
+                .count();
+            calls.push(Call {
+                at: Instant::now(),
+                keys,
+            });
+            (calls.len(), call_of_batch)
+        };
+        let concurrent = self.concurrent_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_concurrent_calls
+            .fetch_max(concurrent, Ordering::SeqCst);
+        if !self.call_duration.is_zero() {
+            tokio::time::sleep(self.call_duration).await;
+        }
+        self.concurrent_calls.fetch_sub(1, Ordering::SeqCst);
+
+        let fault = self
+            .faults_by_call
+            .get(&call_number)
+            .copied()
+            .or(self.every_call)
+            .or((call_of_batch <= self.transient_calls_per_batch).then_some(Fault::Transient));
+        let (to_store, unprocessed) = match fault {
+            None => (items, Vec::new()),
+            Some(Fault::Unprocessed(n)) => {
+                let mut to_store = items;
+                let unprocessed = to_store.split_off(to_store.len().saturating_sub(n));
+                (to_store, unprocessed)
+            }
+            Some(Fault::Transient) => {
+                return Err(SinkError {
+                    kind: FailureKind::Transient,
+                    message: "throttled".into(),
+                });
+            }
+            Some(Fault::Permanent) => {
+                return Err(SinkError {
+                    kind: FailureKind::Permanent,
+                    message: "table audit not found: check TABLE_NAME and the region".into(),
+                });
+            }
+        };
+        let mut stored = self.stored.lock().unwrap();
+        for item in to_store {
+            stored.insert(item.key.clone(), item);
+        }
+        Ok(unprocessed)
+    }
+}
+
+fn item(user: usize, event: &str) -> Item {
+    let mut item = Item::new(
+        format!("USER#u{user}"),
+        format!("2024-01-01T00:00:00Z#{user}"),
+    );
+    item.attributes
+        .insert("event_name", AttrValue::S(event.to_owned()));
+    item
+}
+
+fn items(count: usize) -> Vec<Item> {
+    (0..count).map(|n| item(n, "UpdateRoom")).collect()
+}
+
+fn options(max_in_flight: usize, max_attempts: u32) -> WriterOptions {
+    WriterOptions {
+        max_in_flight,
+        max_attempts,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(400),
+    }
+}
+
+async fn write_all(
+    sink: &Arc<FakeSink>,
+    options: WriterOptions,
+    items: Vec<Item>,
+) -> Result<WriteReport, WriteError> {
+    let mut writer = ItemWriter::new(Arc::clone(sink), options);
+    for item in items {
+        writer.push(item).await?;
+    }
+    writer.finish().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn n_distinct_items_cost_ceil_n_over_25_calls() {
+    for count in [1, 24, 25, 26, 50, 51, 1000] {
+        let sink = Arc::new(FakeSink::default());
+        let report = write_all(&sink, options(4, 5), items(count)).await.unwrap();
+        let expected_calls = count.div_ceil(BATCH_SIZE) as u64;
+        assert_eq!(report.batch_calls, expected_calls, "{count} items");
+        assert_eq!(sink.calls().len() as u64, expected_calls, "{count} items");
+        assert_eq!(report.items_written, count as u64);
+        assert_eq!(report.retried_items, 0);
+        assert_eq!(sink.stored().len(), count);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_batch_holds_more_than_25_items() {
+    let sink = Arc::new(FakeSink::default());
+    write_all(&sink, options(4, 5), items(1013)).await.unwrap();
+    let calls = sink.calls();
+    assert!(calls.iter().all(|call| call.keys.len() <= BATCH_SIZE));
+    assert_eq!(
+        calls.iter().map(|call| call.keys.len()).sum::<usize>(),
+        1013
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_batch_holds_a_key_twice() {
+    let sink = Arc::new(FakeSink::default());
+    // Keys repeat every 7 items, so most batches would hold duplicates if the writer allowed it.
+    let repeating: Vec<Item> = (0..200).map(|n| item(n % 7, "UpdateRoom")).collect();
+    let report = write_all(&sink, options(4, 5), repeating).await.unwrap();
+    for call in sink.calls() {
+        let distinct: HashSet<&ItemKey> = call.keys.iter().collect();
+        assert_eq!(distinct.len(), call.keys.len(), "batch {:?}", call.keys);
+    }
+    assert_eq!(report.items_written + report.duplicates_replaced, 200);
+    assert_eq!(sink.stored().len(), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_later_item_with_the_same_key_replaces_the_pending_one() {
+    let sink = Arc::new(FakeSink::default());
+    let batch = vec![item(1, "first"), item(2, "other"), item(1, "second")];
+    let report = write_all(&sink, options(4, 5), batch).await.unwrap();
+    assert_eq!(report.batch_calls, 1);
+    assert_eq!(report.items_written, 2);
+    assert_eq!(report.duplicates_replaced, 1);
+    let stored = sink.stored();
+    assert_eq!(
+        stored[&item(1, "").key].string("event_name"),
+        Some("second")
+    );
+    assert_eq!(sink.calls()[0].keys.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unprocessed_items_are_retried_until_written() {
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(1, Fault::Unprocessed(5)), (2, Fault::Unprocessed(2))]),
+        ..FakeSink::default()
+    });
+    let report = write_all(&sink, options(1, 5), items(25)).await.unwrap();
+    assert_eq!(report.batch_calls, 3);
+    assert_eq!(report.items_written, 25);
+    assert_eq!(report.retried_items, 5 + 2);
+    let calls = sink.calls();
+    assert_eq!(calls[1].keys, calls[0].keys[20..]);
+    assert_eq!(calls[2].keys, calls[1].keys[3..]);
+    assert_eq!(sink.stored().len(), 25);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_failure_is_retried() {
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(1, Fault::Transient)]),
+        ..FakeSink::default()
+    });
+    let report = write_all(&sink, options(1, 5), items(30)).await.unwrap();
+    assert_eq!(report.batch_calls, 3);
+    assert_eq!(report.items_written, 30);
+    assert_eq!(report.retried_items, 25);
+    let calls = sink.calls();
+    assert_eq!(calls[0].keys, calls[1].keys);
+    assert_eq!(sink.stored().len(), 30);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_fails_fast_with_the_sink_error() {
+    let sink = Arc::new(FakeSink {
+        every_call: Some(Fault::Permanent),
+        ..FakeSink::default()
+    });
+    let mut writer = ItemWriter::new(Arc::clone(&sink), options(2, 10));
+    let mut pushed = 0u64;
+    let mut first_error = None;
+    for item in items(1000) {
+        pushed += 1;
+        if let Err(error) = writer.push(item).await {
+            first_error = Some(error);
+            break;
+        }
+    }
+    assert!(first_error.is_some(), "push reports the failure");
+    // Only the batches already in flight were sent, each once: no retry, no new batch.
+    assert!(pushed <= 3 * BATCH_SIZE as u64, "pushed {pushed}");
+    let error = writer.finish().await.unwrap_err();
+    assert!(sink.calls().len() <= 2, "{} calls", sink.calls().len());
+    assert_eq!(error.items_not_written, pushed);
+    assert!(
+        error.cause.contains("table audit not found"),
+        "{}",
+        error.cause
+    );
+    assert!(
+        error.cause.contains("first key not written: pk=USER#u"),
+        "{}",
+        error.cause
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_still_failing_after_max_attempts_fails_the_writer_with_the_count() {
+    let sink = Arc::new(FakeSink {
+        every_call: Some(Fault::Transient),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(1, 4), items(30))
+        .await
+        .unwrap_err();
+    // The first batch used its four attempts; the second was never sent.
+    assert_eq!(sink.calls().len(), 4);
+    assert_eq!(error.items_not_written, 30);
+    assert!(
+        error.cause.contains("after 4 attempt(s)"),
+        "{}",
+        error.cause
+    );
+    assert!(error.cause.contains("throttled"), "{}", error.cause);
+}
+
+#[tokio::test(start_paused = true)]
+async fn items_still_unprocessed_after_max_attempts_are_counted_not_written() {
+    let sink = Arc::new(FakeSink {
+        every_call: Some(Fault::Unprocessed(1)),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(1, 3), items(25))
+        .await
+        .unwrap_err();
+    assert_eq!(sink.calls().len(), 3);
+    assert_eq!(error.items_not_written, 1);
+    assert_eq!(sink.stored().len(), 24);
+    let last_key = &items(25)[24].key;
+    assert!(
+        error
+            .cause
+            .contains(&format!("pk={} sk={}", last_key.pk, last_key.sk)),
+        "{}",
+        error.cause
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_stops_the_other_batches_before_their_next_attempt() {
+    // Call 1 fails for good; every other call is throttled, so without the stop the other batches
+    // would each retry until their own budget ran out.
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(1, Fault::Permanent)]),
+        every_call: Some(Fault::Transient),
+        call_duration: Duration::from_millis(10),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(3, 10), items(75))
+        .await
+        .unwrap_err();
+    assert_eq!(sink.calls().len(), 3, "each batch was sent once");
+    assert_eq!(error.items_not_written, 75);
+    assert!(
+        error.cause.contains("table audit not found"),
+        "{}",
+        error.cause
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_more_than_max_in_flight_batches_are_written_at_once() {
+    let sink = Arc::new(FakeSink {
+        call_duration: Duration::from_millis(20),
+        ..FakeSink::default()
+    });
+    write_all(&sink, options(3, 5), items(500)).await.unwrap();
+    assert_eq!(sink.max_concurrent_calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn backoff_cap_doubles_from_the_base_and_stops_at_the_max() {
+    let options = WriterOptions {
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_secs(1),
+        ..WriterOptions::default()
+    };
+    let caps: Vec<u64> = (0..8)
+        .map(|retry| backoff_cap(&options, retry).as_millis() as u64)
+        .collect();
+    assert_eq!(caps, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+    assert_eq!(backoff_cap(&options, 40), Duration::from_secs(1));
+    assert_eq!(backoff_cap(&options, u32::MAX), Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn observed_backoff_delays_grow_and_stay_capped() {
+    let sink = Arc::new(FakeSink {
+        transient_calls_per_batch: 5,
+        ..FakeSink::default()
+    });
+    // 100 batches at once, each retried 5 times: caps 100, 200, 400, 400, 400 ms.
+    let options = options(100, 6);
+    let caps: Vec<Duration> = (0..5).map(|retry| backoff_cap(&options, retry)).collect();
+    let report = write_all(&sink, options, items(2500)).await.unwrap();
+    assert_eq!(report.batch_calls, 600);
+
+    let mut calls_by_batch: HashMap<ItemKey, Vec<Instant>> = HashMap::new();
+    for call in sink.calls() {
+        calls_by_batch
+            .entry(call.keys[0].clone())
+            .or_default()
+            .push(call.at);
+    }
+    assert_eq!(calls_by_batch.len(), 100);
+    let mut longest_by_retry = vec![Duration::ZERO; caps.len()];
+    for instants in calls_by_batch.values() {
+        assert_eq!(instants.len(), 6);
+        for (retry, pair) in instants.windows(2).enumerate() {
+            let delay = pair[1] - pair[0];
+            // Paused time still rounds timers up to the millisecond.
+            assert!(delay <= caps[retry] + Duration::from_millis(1), "{delay:?}");
+            longest_by_retry[retry] = longest_by_retry[retry].max(delay);
+        }
+    }
+    // Out of 100 uniform draws, the longest exceeds half the cap unless the cap did not grow
+    // (chance 2^-100).
+    assert!(longest_by_retry[1] > caps[0], "{longest_by_retry:?}");
+    assert!(longest_by_retry[2] > caps[1], "{longest_by_retry:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_writer_makes_no_call() {
+    let sink = Arc::new(FakeSink::default());
+    let report = write_all(&sink, options(4, 5), Vec::new()).await.unwrap();
+    assert_eq!(report, WriteReport::default());
+    assert!(sink.calls().is_empty());
+}
