@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod handler;
 pub mod item;
