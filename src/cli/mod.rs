@@ -24,7 +24,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{Cli, Command};
-pub use discover::{BucketListing, DiscoveredObject, Discovery, discover_log_files};
+pub use discover::{
+    BucketListing, DiscoveredObject, Discovery, DiscoveryFilter, S3Listing, discover_log_files,
+};
 pub use dry_run::{DryRunSink, item_json};
 pub use error::CliError;
 pub use output::Format;
