@@ -206,7 +206,7 @@ impl S3Listing {
     fn error<E, R>(&self, error: &aws_sdk_s3::error::SdkError<E, R>) -> CliError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let resource = format!("bucket {}", self.bucket);
         let target = AwsTarget {

@@ -1,6 +1,6 @@
 //! Errors of the CLI, split by exit code: the user's input (2) or what happened (1).
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::config::ConfigError;
 
@@ -46,10 +46,10 @@ pub struct AwsTarget<'a> {
 pub fn aws_error<E, R>(action: &str, target: &AwsTarget<'_>, error: &SdkError<E, R>) -> CliError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let AwsTarget { resource, region } = target;
-    let details = DisplayErrorContext(error).to_string();
+    let details = error_chain(error);
     let message = match error.as_service_error().and_then(|e| e.code()) {
         Some("ResourceNotFoundException") => {
             format!("{resource} not found in region {region} (check the name and AWS_REGION)")
@@ -66,12 +66,31 @@ where
         ) => {
             format!("the AWS credentials are invalid or expired: {details}")
         }
-        _ if details.to_ascii_lowercase().contains("credential") => format!(
-            "no usable AWS credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): {details}"
-        ),
+        _ if details.contains("no credentials found")
+            || details.contains("CredentialsNotLoaded") =>
+        {
+            tracing::info!(error = %details, "credential chain");
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (-v shows what was tried)".to_owned()
+        }
         _ => format!("cannot {action} ({resource}, region {region}): {details}"),
     };
     CliError::Aws(message)
+}
+
+/// An error and its causes on one line: `dispatch failure: io error: … Connection refused`.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some layers repeat their cause in their own message.
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

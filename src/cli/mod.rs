@@ -70,6 +70,7 @@ fn init_logs(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     // An error means a subscriber is already installed: keep it.
     drop(installed);

@@ -352,7 +352,8 @@ where
                 | "RequestLimitExceeded"
                 | "InternalServerError"
                 | "ServiceUnavailable"
-                | "TransactionInProgressException" => Failure::Transient(context),
+                | "TransactionInProgressException"
+                | "TransactionConflictException" => Failure::Transient(context),
                 _ => Failure::Permanent(context),
             }
         }

@@ -118,3 +118,12 @@ async fn backfill_refuses_from_after_to() {
         "{run:?}"
     );
 }
+
+#[test]
+fn missing_credentials_are_named() {
+    let run = run_cli(&["rooms", "--table", "t"], |command| {
+        command.env("AWS_REGION", "us-east-1");
+    });
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("no AWS credentials found"), "{run:?}");
+}
