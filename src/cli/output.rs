@@ -43,16 +43,14 @@ pub fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>])
 }
 
 fn write_aligned(out: &mut impl Write, cells: &[String], widths: &[usize]) -> io::Result<()> {
-    let last = cells.len().saturating_sub(1);
-    for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
-        if index == last {
-            write!(out, "{cell}")?;
-        } else {
-            let padding = width.saturating_sub(cell.chars().count());
-            write!(out, "{cell}{:padding$}  ", "")?;
-        }
+    let mut line = String::new();
+    for (cell, width) in cells.iter().zip(widths) {
+        let padding = width.saturating_sub(cell.chars().count());
+        line.push_str(cell);
+        line.extend(std::iter::repeat_n(' ', padding + 2));
     }
-    writeln!(out)
+    // An empty last column leaves no trailing blanks.
+    writeln!(out, "{}", line.trim_end())
 }
 
 /// A cell on one line: control characters (a newline in an error message) become spaces.
@@ -214,6 +212,14 @@ mod tests {
              2023-05-01T10:00:00Z  CreateRoom  alice\n\
              2023-05-01T11:00:00Z  X           b\n"
         );
+    }
+
+    #[test]
+    fn table_lines_have_no_trailing_blanks() {
+        let mut out = Vec::new();
+        let rows = vec![vec!["a".into(), "".into()], vec!["bb".into(), "x".into()]];
+        write_table(&mut out, &["k", "error"], &rows).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "K   ERROR\na\nbb  x\n");
     }
 
     #[test]

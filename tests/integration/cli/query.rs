@@ -92,7 +92,7 @@ async fn room_history_prints_in_time_order_as_an_aligned_table() {
         line("2023-05-01T23:59:59Z", &alice, ""),
         line("2023-05-02T09:00:00Z", &bob, "AccessDenied"),
     ];
-    let printed: Vec<&str> = run.stdout.lines().map(str::trim_end).collect();
+    let printed: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(printed, expected, "{run:?}");
 }
 
