@@ -100,3 +100,54 @@ impl FileMarkerLookup for MemoryLedger {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ProcessedBy, ROOM_SUMMARY_PK};
+    use crate::summary::ObjectCounts;
+
+    fn update(sk: &str, event_count: u64, last_event_time: &str) -> SummaryUpdate {
+        SummaryUpdate {
+            key: ItemKey {
+                pk: ROOM_SUMMARY_PK.to_owned(),
+                sk: sk.to_owned(),
+            },
+            event_count,
+            last_event_time: last_event_time.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_counts_once_and_times_keep_their_maximum() {
+        let ledger = MemoryLedger::default();
+        let first = [update("r", 2, "2023-05-02T00:00:00Z")];
+        ledger.apply_summaries("s3://b/1", &first).await.unwrap();
+        ledger.apply_summaries("s3://b/1", &first).await.unwrap();
+        ledger
+            .apply_summaries("s3://b/2", &[update("r", 1, "2023-05-01T00:00:00Z")])
+            .await
+            .unwrap();
+        let summaries = ledger.summaries();
+        let summary = summaries.values().next().unwrap();
+        assert_eq!(summary.event_count, 3);
+        assert_eq!(summary.last_event_time, "2023-05-02T00:00:00Z");
+    }
+
+    #[tokio::test]
+    async fn markers_are_found_by_source_object() {
+        let ledger = MemoryLedger::default();
+        let marker = FileMarker {
+            source_object: "s3://b/1".into(),
+            counts: ObjectCounts::default(),
+            processed_at: "2026-01-01T00:00:00Z".into(),
+            processed_by: ProcessedBy::Lambda,
+        };
+        ledger.mark_processed(&marker).await.unwrap();
+        let found = ledger
+            .processed_files(&["s3://b/1".to_owned(), "s3://b/2".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(found, BTreeSet::from(["s3://b/1".to_owned()]));
+    }
+}
