@@ -120,7 +120,6 @@ fn run(env: &TestEnv, args: &[String]) -> super::CliRun {
 }
 
 #[tokio::test]
-#[ignore = "needs the reader and audit modules: run once main has them"]
 async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_bad_file() {
     let env = TestEnv::new().await;
     let tree = tree(&env).await;
@@ -213,7 +212,6 @@ async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_
 }
 
 #[tokio::test]
-#[ignore = "needs the reader and audit modules: run once main has them"]
 async fn resume_skips_the_files_already_done() {
     let env = TestEnv::new().await;
     let tree = tree(&env).await;
@@ -252,7 +250,6 @@ async fn resume_skips_the_files_already_done() {
 }
 
 #[tokio::test]
-#[ignore = "needs the reader and audit modules: run once main has them"]
 async fn backfill_of_only_good_files_exits_zero() {
     let env = TestEnv::new().await;
     let tree = tree(&env).await;

@@ -34,7 +34,6 @@ fn by_key(mut items: Vec<Value>) -> Vec<Value> {
 }
 
 #[tokio::test]
-#[ignore = "needs the reader and audit modules: run once main has them"]
 async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
     let env = TestEnv::new().await;
     let key = log_key(None, ACCOUNT, "us-east-1", "20230501", "dry0");
@@ -104,7 +103,6 @@ async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
 }
 
 #[tokio::test]
-#[ignore = "needs the reader and audit modules: run once main has them"]
 async fn dry_run_reads_local_files_and_folders_without_aws() {
     let dir = tempfile::tempdir().unwrap();
     let key = log_key(None, ACCOUNT, "us-east-1", "20230501", "loc0");
