@@ -1,6 +1,7 @@
 //! Backfill progress on stderr: a bar on a terminal, a plain line every few seconds otherwise.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,6 +11,58 @@ use crate::summary::ObjectCounts;
 
 /// How often a plain progress line is printed when stderr is not a terminal.
 const PLAIN_LINE_EVERY: Duration = Duration::from_secs(10);
+
+/// The bar on screen, if any: log lines are printed above it instead of through it.
+static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Where the CLI's logs go: stderr, above the progress bar when one is shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine(Vec::new())
+    }
+}
+
+/// One log event, written out whole when dropped.
+pub struct LogLine(Vec<u8>);
+
+impl Write for LogLine {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let write = || {
+            // A log line that cannot be written has nowhere else to go.
+            let _ = std::io::stderr().lock().write_all(&self.0);
+        };
+        let bar = ACTIVE_BAR
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        match bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+}
+
+fn set_active_bar(bar: Option<ProgressBar>) {
+    *ACTIVE_BAR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = bar;
+}
 
 /// What is done so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +123,7 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(250));
+            set_active_bar(Some(bar.clone()));
             bar
         });
         let now = Instant::now();
@@ -113,6 +167,7 @@ impl Progress {
     /// Clears the bar; the summary follows.
     pub fn finish(self) {
         if let Some(bar) = self.bar {
+            set_active_bar(None);
             bar.finish_and_clear();
         }
     }
