@@ -26,3 +26,12 @@ pub fn dynamodb_client(sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
+
+/// A DynamoDB client with the SDK's standard retries, for reads (the CLI's queries and look-ups),
+/// which have no retry layer of their own.
+pub fn dynamodb_read_client(sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .retry_config(RetryConfig::standard())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}

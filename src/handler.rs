@@ -4,6 +4,7 @@ use aws_lambda_events::event::sns::SnsEvent;
 use lambda_runtime::LambdaEvent;
 use tokio::time::Instant;
 
+use crate::ledger::FileLedger;
 use crate::pipeline::{Pipeline, SnsMessage};
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
@@ -27,8 +28,8 @@ fn failures(summary: &InvocationSummary) -> String {
 }
 
 /// Handles one SNS event.
-pub async fn handle<S: ObjectSource, K: ItemSink>(
-    pipeline: &Pipeline<S, K>,
+pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
+    pipeline: &Pipeline<S, K, L>,
     event: LambdaEvent<SnsEvent>,
 ) -> Result<InvocationSummary, InvocationFailed> {
     let deadline = remaining_time(&event.context).map(|remaining| Instant::now() + remaining);

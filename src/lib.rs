@@ -17,9 +17,11 @@
 
 pub mod audit;
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod handler;
 pub mod item;
+pub mod ledger;
 pub mod log_key;
 pub mod notification;
 pub mod pipeline;
