@@ -1,3 +1,12 @@
 //! Development tools of a4b-audit, shared by the integration tests and the `a4b-dev` binary:
 //! the local AWS emulator (moto server), a Lambda runtime API emulator and sample data.
 //! Nothing here ships in the Lambda.
+
+pub mod a4b_records;
+pub mod lambda_process;
+pub mod moto;
+pub mod runtime_api;
+
+pub use lambda_process::LambdaProcess;
+pub use moto::MotoServer;
+pub use runtime_api::{Invocation, Outcome, RuntimeApi};

@@ -1,0 +1,156 @@
+//! The runtime API emulator against a real `lambda_runtime` function (examples/echo_lambda.rs).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use a4b_audit_devtools::runtime_api::{InvokeError, Outcome};
+use a4b_audit_devtools::{LambdaProcess, RuntimeApi};
+use serde_json::json;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// `cargo test` builds the examples next to the test binaries: target/debug/examples/.
+fn echo_lambda() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let binary = profile_dir.join("examples").join("echo_lambda");
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build -p a4b-audit-devtools --example echo_lambda` (plain `cargo test` builds it)",
+        binary.display()
+    );
+    binary
+}
+
+async fn start_echo() -> (RuntimeApi, LambdaProcess) {
+    let runtime_api = RuntimeApi::start().await.unwrap();
+    let process = LambdaProcess::spawn(&echo_lambda(), &runtime_api, &[]).unwrap();
+    (runtime_api, process)
+}
+
+#[tokio::test]
+async fn two_invocations_get_their_own_responses() {
+    let (runtime_api, process) = start_echo().await;
+
+    let first = runtime_api.invoke(json!({"echo": "one"}), DEADLINE).await;
+    let second = runtime_api
+        .invoke(json!({"echo": ["two", 2]}), DEADLINE)
+        .await;
+
+    let (first, second) = match (first, second) {
+        (Ok(first), Ok(second)) => (first, second),
+        other => panic!("{other:?}\nfunction output:\n{}", process.output()),
+    };
+    let Outcome::Response(first_body) = &first.outcome else {
+        panic!("{first:?}")
+    };
+    let Outcome::Response(second_body) = &second.outcome else {
+        panic!("{second:?}")
+    };
+    assert_eq!(first_body["echoed"], json!("one"));
+    assert_eq!(second_body["echoed"], json!(["two", 2]));
+    // The headers reached the function's context.
+    assert_eq!(first_body["request_id"], json!(first.request_id));
+    assert_ne!(first.request_id, second.request_id);
+    assert!(
+        first_body["function_arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:echo_lambda")
+    );
+    assert!(
+        process.exit_status().is_none(),
+        "the function keeps running"
+    );
+}
+
+#[tokio::test]
+async fn a_handler_error_comes_back_as_error_type_and_message() {
+    let (runtime_api, process) = start_echo().await;
+
+    let invocation = runtime_api
+        .invoke(json!({"fail": "room not found"}), DEADLINE)
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", process.output()));
+
+    let Outcome::Error(error) = invocation.outcome else {
+        panic!("expected an error, got {invocation:?}")
+    };
+    assert_eq!(error.error_message, "room not found");
+    assert!(!error.error_type.is_empty());
+    // And the function still serves the next one.
+    let next = runtime_api
+        .invoke(json!({"echo": 3}), DEADLINE)
+        .await
+        .unwrap();
+    assert!(matches!(next.outcome, Outcome::Response(_)));
+}
+
+#[tokio::test]
+async fn a_crash_fails_the_invocation_and_shows_in_exit_status() {
+    let (runtime_api, mut process) = start_echo().await;
+
+    let result = runtime_api.invoke(json!({"exit": 3}), DEADLINE).await;
+
+    assert!(
+        matches!(result, Err(InvokeError::ProcessExited { .. })),
+        "{result:?}"
+    );
+    let status = process.wait_exit(DEADLINE).await.unwrap();
+    assert_eq!(status.code(), Some(3));
+    assert!(process.output().contains("exiting with 3"));
+    // Later invocations fail at once rather than wait for the deadline.
+    let later = runtime_api.invoke(json!({"echo": 1}), DEADLINE).await;
+    assert!(
+        matches!(later, Err(InvokeError::ProcessExited { .. })),
+        "{later:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unanswered_invocation_times_out() {
+    // No process at all: nobody takes the event.
+    let runtime_api = RuntimeApi::start().await.unwrap();
+
+    let result = runtime_api
+        .invoke(json!({"echo": 1}), Duration::from_millis(200))
+        .await;
+
+    assert!(
+        matches!(result, Err(InvokeError::Timeout { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_cold_start_is_measured_from_spawn_to_the_first_poll() {
+    let (runtime_api, _process) = start_echo().await;
+
+    let invocation = runtime_api
+        .invoke(json!({"echo": 1}), DEADLINE)
+        .await
+        .unwrap();
+
+    let cold_start = invocation
+        .cold_start
+        .expect("a spawned process has a cold start");
+    assert!(cold_start <= invocation.duration + Duration::from_secs(1));
+    assert_eq!(runtime_api.cold_start(), Some(cold_start));
+}
+
+#[tokio::test]
+async fn dropping_the_process_kills_it() {
+    let (runtime_api, process) = start_echo().await;
+    runtime_api
+        .invoke(json!({"echo": 1}), DEADLINE)
+        .await
+        .unwrap();
+
+    drop(process);
+
+    let result = runtime_api.invoke(json!({"echo": 2}), DEADLINE).await;
+    assert!(
+        matches!(result, Err(InvokeError::ProcessExited { .. })),
+        "{result:?}"
+    );
+}
