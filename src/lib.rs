@@ -21,6 +21,7 @@ pub mod config;
 pub mod handler;
 pub mod item;
 pub mod log_key;
+pub mod metrics;
 pub mod notification;
 pub mod pipeline;
 pub mod reader;
