@@ -5,8 +5,13 @@
 //! channel between them and the writer's batches in flight.
 
 use std::collections::BTreeSet;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, ReadBuf};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -26,6 +31,11 @@ use crate::writer::{ItemWriter, WriteError, WriterOptions};
 
 /// Records whose items may wait between the reading thread and the writer.
 const RECORDS_IN_CHANNEL: usize = 256;
+
+/// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
+/// opening an object, but not a body cut short; reading again from the start is safe because item
+/// writes are idempotent.
+pub const READ_ATTEMPTS: u32 = 3;
 
 /// One SNS message of an event: its id (for logs) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +72,13 @@ pub enum ObjectError {
     Source(#[from] SourceError),
     #[error("cannot read the log file: {0}")]
     Read(ReadError<WriterStopped>),
+    #[error(
+        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (Lambda will retry the notification)"
+    )]
+    ReadInterrupted {
+        attempts: u32,
+        source: ReadError<WriterStopped>,
+    },
     #[error("cannot write its items: {0}")]
     Write(#[from] WriteError),
     #[error(
@@ -220,13 +237,13 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                 ObjectCounts::default(),
             );
         }
-        if let Some(deadline) = deadline {
-            if Instant::now() + self.options.deadline_margin >= deadline {
-                return failure(ObjectError::DeadlineNear, ObjectCounts::default());
-            }
+        if let Some(deadline) = deadline
+            && Instant::now() + self.options.deadline_margin >= deadline
+        {
+            return failure(ObjectError::DeadlineNear, ObjectCounts::default());
         }
 
-        let work = self.read_and_write(object);
+        let work = self.read_with_retries(object);
         let result = match deadline {
             // Stop a little before Lambda would kill the process, so the error can be reported.
             Some(deadline) => {
@@ -256,9 +273,40 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         }
     }
 
+    /// Reads and writes the object, reading it again when its connection failed mid-body.
+    async fn read_with_retries(
+        &self,
+        object: &ObjectRef,
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        let mut attempt = 1;
+        loop {
+            let transport_failed = Arc::new(AtomicBool::new(false));
+            let outcome = self
+                .read_and_write(object, Arc::clone(&transport_failed))
+                .await;
+            match outcome {
+                Err((ObjectError::Read(error), counts))
+                    if transport_failed.load(Ordering::Relaxed) =>
+                {
+                    if attempt >= READ_ATTEMPTS {
+                        let error = ObjectError::ReadInterrupted {
+                            attempts: attempt,
+                            source: error,
+                        };
+                        return Err((error, counts));
+                    }
+                    warn!(object = %object, attempt, error = %error, "the connection failed while reading: reading the object again");
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     async fn read_and_write(
         &self,
         object: &ObjectRef,
+        transport_failed: Arc<AtomicBool>,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let body = self
             .source
@@ -273,7 +321,10 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         let context = self.audit_context(object);
         let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(RECORDS_IN_CHANNEL);
         let uri = object.to_string();
-        let input = SyncIoBridge::new(body.reader);
+        let input = SyncIoBridge::new(WatchedBody {
+            inner: body.reader,
+            failed: transport_failed,
+        });
         let reading = tokio::task::spawn_blocking(move || {
             read_records(input, &reader_options, &context, &uri, items_tx)
         });
@@ -331,6 +382,27 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
             ingested_at: now.to_string(),
             expires_at,
         }
+    }
+}
+
+/// An object's byte stream that notes when the stream itself failed (a connection reset, a body
+/// cut short), as opposed to its bytes being wrong: only the former is worth reading again.
+struct WatchedBody {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl AsyncRead for WatchedBody {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = self.inner.as_mut().poll_read(context, buffer);
+        if let Poll::Ready(Err(_)) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
     }
 }
 
