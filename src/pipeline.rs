@@ -237,8 +237,8 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                 ObjectCounts::default(),
             );
         }
-        if let Some(deadline) = deadline
-            && Instant::now() + self.options.deadline_margin >= deadline
+        if deadline
+            .is_some_and(|deadline| Instant::now() + self.options.deadline_margin >= deadline)
         {
             return failure(ObjectError::DeadlineNear, ObjectCounts::default());
         }

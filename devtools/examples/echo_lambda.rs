@@ -1,7 +1,8 @@
 //! A tiny Lambda for the runtime API emulator's tests, written with `lambda_runtime` like the
 //! real function. The event says what to do:
 //! `{"echo": ...}` answers `{"echoed": ...}`; `{"fail": "message"}` returns an error;
-//! `{"exit": code}` ends the process at once, as a crash would.
+//! `{"exit": code}` ends the process at once, as a crash would; `{"env": "NAME"}` answers
+//! `{"value": <the variable or null>}`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -22,6 +23,9 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     if let Some(code) = payload.get("exit").and_then(Value::as_i64) {
         eprintln!("echo_lambda: exiting with {code} as asked");
         std::process::exit(i32::try_from(code).unwrap_or(1));
+    }
+    if let Some(name) = payload.get("env").and_then(Value::as_str) {
+        return Ok(json!({"value": std::env::var(name).ok()}));
     }
     if let Some(message) = payload.get("fail").and_then(Value::as_str) {
         return Err(Box::new(Refused(message.to_owned())));

@@ -654,6 +654,7 @@ impl ValueGenerator<'_> {
             let member_shape = member.get("shape").and_then(Value::as_str).unwrap_or("");
             let value = self.value(member_shape, Some(name), depth + 1);
             if depth == 0
+                && is_arn
                 && let Value::String(arn) = &value
                 && let Some(kind) = self.arn_kind(name, arn)
             {

@@ -5,8 +5,10 @@
 pub mod a4b_records;
 pub mod fault_proxy;
 pub mod lambda_process;
+pub mod local;
 pub mod moto;
 pub mod runtime_api;
+pub mod samples;
 
 pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
 pub use lambda_process::LambdaProcess;

@@ -112,3 +112,41 @@ async fn an_own_server_resets_and_stops_on_drop() {
     drop(moto);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+/// Run in a child process by the test below: starts the shared server and prints its port.
+#[tokio::test]
+#[ignore = "run by the_shared_server_goes_away_with_its_process"]
+async fn helper_start_the_shared_server_and_exit() {
+    let moto = MotoServer::shared().unwrap();
+    println!("SHARED_MOTO_PORT={}", moto.port());
+}
+
+#[test]
+fn the_shared_server_goes_away_with_its_process() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "helper_start_the_shared_server_and_exit",
+            "--ignored",
+            "--nocapture",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let port: u16 = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("SHARED_MOTO_PORT="))
+        .unwrap_or_else(|| panic!("no port in:\n{stdout}"))
+        .parse()
+        .unwrap();
+
+    // The wrapper kills moto as soon as the child process's pipe closes; allow it a moment.
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
+    assert!(
+        gone,
+        "moto still answers on {port} after its test process exited"
+    );
+}

@@ -1,26 +1,15 @@
 //! The runtime API emulator against a real `lambda_runtime` function (examples/echo_lambda.rs).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use a4b_audit_devtools::runtime_api::{InvokeError, Outcome};
 use a4b_audit_devtools::{LambdaProcess, RuntimeApi};
 use serde_json::json;
 
-const DEADLINE: Duration = Duration::from_secs(20);
+mod common;
+use common::echo_lambda;
 
-/// `cargo test` builds the examples next to the test binaries: target/debug/examples/.
-fn echo_lambda() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir.join("examples").join("echo_lambda");
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo build -p a4b-audit-devtools --example echo_lambda` (plain `cargo test` builds it)",
-        binary.display()
-    );
-    binary
-}
+const DEADLINE: Duration = Duration::from_secs(20);
 
 async fn start_echo() -> (RuntimeApi, LambdaProcess) {
     let runtime_api = RuntimeApi::start().await.unwrap();
@@ -153,4 +142,67 @@ async fn dropping_the_process_kills_it() {
         matches!(result, Err(InvokeError::ProcessExited { .. })),
         "{result:?}"
     );
+}
+
+#[tokio::test]
+async fn the_function_gets_the_lambda_environment_and_nothing_of_the_callers_shell() {
+    let runtime_api = RuntimeApi::start().await.unwrap();
+    let process =
+        LambdaProcess::spawn(&echo_lambda(), &runtime_api, &[("TABLE_NAME", "audit")]).unwrap();
+    let mut seen = Vec::new();
+    for name in [
+        "TABLE_NAME",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_REGION",
+        "HOME",
+    ] {
+        let invocation = runtime_api
+            .invoke(json!({"env": name}), DEADLINE)
+            .await
+            .unwrap_or_else(|error| panic!("{error}\n{}", process.output()));
+        let Outcome::Response(body) = invocation.outcome else {
+            panic!("{name}: {invocation:?}")
+        };
+        seen.push((name, body["value"].clone()));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("TABLE_NAME", json!("audit")),
+            ("AWS_LAMBDA_FUNCTION_NAME", json!("echo_lambda")),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", json!("256")),
+            ("AWS_LAMBDA_RUNTIME_API", json!(runtime_api.address())),
+            ("AWS_REGION", json!("us-east-1")),
+            // HOME would let the SDK read the developer's ~/.aws.
+            ("HOME", json!(null)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_init_error_fails_invocations_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime_api = RuntimeApi::start().await.unwrap();
+    let body = r#"{"errorType":"ConfigError","errorMessage":"TABLE_NAME is not set"}"#;
+    let mut stream = tokio::net::TcpStream::connect(runtime_api.address())
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+
+    let result = runtime_api.invoke(json!({}), DEADLINE).await;
+
+    let Err(InvokeError::InitError(error)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(error.error_type, "ConfigError");
+    assert_eq!(error.error_message, "TABLE_NAME is not set");
 }

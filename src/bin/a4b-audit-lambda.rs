@@ -11,7 +11,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     // A bad setting fails the start-up (Lambda reports an init error naming the variable).
-    let config = Config::from_env()?;
+    let config =
+        Config::from_env().inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
     let sdk_config = aws::load_sdk_config().await;
     let sink = DynamoDbSink::new(aws::dynamodb_client(&sdk_config), config.table_name.clone());
     let source = S3Source::new(aws::s3_client(&sdk_config));

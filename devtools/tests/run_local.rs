@@ -1,0 +1,118 @@
+//! `a4b-dev run-local` end to end, with the echo Lambda standing in for the real binary (which
+//! lives on another branch): moto, uploads, runtime API, every sample event invoked.
+
+use std::path::{Path, PathBuf};
+
+use a4b_audit_devtools::local::{LocalAws, describe_items, run_local};
+use a4b_audit_devtools::samples::{BUCKET, TABLE};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+mod common;
+use common::echo_lambda;
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn run_local_invokes_every_sample_event_and_succeeds_with_a_healthy_function() {
+    let all_succeeded = run_local(&repository().join("events"), &echo_lambda())
+        .await
+        .unwrap();
+    assert!(all_succeeded);
+}
+
+#[tokio::test]
+async fn run_local_refuses_a_missing_binary_with_a_hint() {
+    let error = run_local(
+        &repository().join("events"),
+        Path::new("/nonexistent/a4b-audit-lambda"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("cargo build --bin a4b-audit-lambda"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn the_local_aws_holds_every_sample_log_at_its_key_and_an_empty_table() {
+    let aws = LocalAws::start(&repository().join("events")).await.unwrap();
+
+    assert_eq!(aws.uploaded_keys.len(), 4);
+    for key in &aws.uploaded_keys {
+        aws.s3
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        aws.uploaded_keys
+            .iter()
+            .any(|key| key.starts_with("trail logs/team+a4b/"))
+    );
+    let scan = aws.dynamodb.scan().table_name(TABLE).send().await.unwrap();
+    assert_eq!(scan.count, 0);
+}
+
+#[test]
+fn items_are_shown_per_room_then_per_user() {
+    let item = |pk: &str, time: &str, name: &str, extra: (&str, AttributeValue)| {
+        [
+            ("pk", AttributeValue::S(pk.to_owned())),
+            ("sk", AttributeValue::S(format!("{time}#id"))),
+            ("event_time", AttributeValue::S(time.to_owned())),
+            ("event_name", AttributeValue::S(name.to_owned())),
+            (extra.0, extra.1),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+    };
+    let room = "arn:aws:a4b:us-east-1:123456789012:room/aa/bb";
+    let items = vec![
+        item(
+            &format!("ROOM#{room}"),
+            "2023-07-10T12:00:00Z",
+            "UpdateRoom",
+            ("user_key", AttributeValue::S("alice".into())),
+        ),
+        item(
+            "FILE#s3://b/k",
+            "2023-07-10T12:00:00Z",
+            "-",
+            ("x", AttributeValue::Null(true)),
+        ),
+        item(
+            "USER#alice",
+            "2023-07-10T12:00:00Z",
+            "UpdateRoom",
+            (
+                "room_arns",
+                AttributeValue::L(vec![AttributeValue::S(room.into())]),
+            ),
+        ),
+    ];
+
+    let shown = describe_items(&items);
+
+    let room_at = shown
+        .find(&format!(
+            "  ROOM#{room}\n    2023-07-10T12:00:00Z  UpdateRoom"
+        ))
+        .unwrap();
+    let user_at = shown.find("  USER#alice\n").unwrap();
+    assert!(room_at < user_at, "{shown}");
+    assert!(shown.contains(&format!("rooms: {room}")), "{shown}");
+    assert!(shown.contains("and 1 other items"), "{shown}");
+}

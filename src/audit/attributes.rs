@@ -1,0 +1,182 @@
+//! The attributes every item of a record carries, and keeping the items within DynamoDB's size limit.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
+use super::AuditContext;
+use super::fields::{non_empty_text, text};
+use super::record::Record;
+use super::user_key::UserKey;
+use crate::item::{AttrValue, MAX_ITEM_BYTES};
+
+pub(super) type Attributes = BTreeMap<&'static str, AttrValue>;
+
+/// The attributes shared by the user item and the room items, `record` and size aside.
+///
+/// Absent fields, fields of another type than expected, and empty strings are left out.
+/// `account_id` is `recipientAccountId`, else `userIdentity.accountId`; `user_name` is
+/// `userIdentity.userName`, else `userIdentity.sessionContext.sessionIssuer.userName` (the role
+/// behind an assumed-role session, the IAM user behind a federated one).
+pub(super) fn shared(
+    record: &Record<'_>,
+    user_key: &UserKey,
+    room_arns: Vec<String>,
+    context: &AuditContext,
+) -> Attributes {
+    let mut attributes = Attributes::new();
+    let mut put = |name: &'static str, value: Option<&RawValue>| {
+        if let Some(value) = non_empty_text(value) {
+            attributes.insert(name, AttrValue::S(value.into_owned()));
+        }
+    };
+    put("event_name", record.event_name);
+    put("event_source", record.event_source);
+    put("aws_region", record.aws_region);
+    let account_id = [record.recipient_account_id, record.identity.account_id]
+        .into_iter()
+        .find(|field| non_empty_text(*field).is_some())
+        .flatten();
+    put("account_id", account_id);
+    put("user_type", record.identity.user_type);
+    let user_name = [
+        record.identity.user_name,
+        record.identity.session_issuer_user_name,
+    ]
+    .into_iter()
+    .find(|field| non_empty_text(*field).is_some())
+    .flatten();
+    put("user_name", user_name);
+    put("source_ip", record.source_ip);
+    put("user_agent", record.user_agent);
+    put("request_id", record.request_id);
+    put("error_code", record.error_code);
+    put("error_message", record.error_message);
+
+    attributes.insert("event_id", AttrValue::S(record.event_id.to_string()));
+    attributes.insert("event_time", AttrValue::S(record.event_time.to_string()));
+    attributes.insert("user_key", AttrValue::S(user_key.as_str().to_owned()));
+    if let Some(read_only) = read_only(record.read_only) {
+        attributes.insert("read_only", AttrValue::Bool(read_only));
+    }
+    if !room_arns.is_empty() {
+        attributes.insert("room_arns", AttrValue::StringList(room_arns));
+    }
+    attributes.insert("source_object", AttrValue::S(context.source_object.clone()));
+    attributes.insert("ingested_at", AttrValue::S(context.ingested_at.clone()));
+    if let Some(expires_at) = context.expires_at {
+        attributes.insert("expires_at", AttrValue::N(expires_at.to_string()));
+    }
+    attributes
+}
+
+/// `readOnly` as a boolean: `true`/`false`, or the strings `"true"`/`"false"` older trails log.
+fn read_only(value: Option<&RawValue>) -> Option<bool> {
+    match value?.get() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => match text(value)?.as_ref() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+    }
+}
+
+/// Attributes that may be shortened when an item is still too large without `record`: the free
+/// text of the record. The key mirrors (`event_id`, `event_time`, `user_key`), `source_object`
+/// (where the full record is) and the ones the function sets stay whole.
+const SHORTENABLE: [&str; 12] = [
+    "error_message",
+    "user_agent",
+    "room_arns",
+    "user_name",
+    "source_ip",
+    "error_code",
+    "event_name",
+    "request_id",
+    "user_type",
+    "account_id",
+    "aws_region",
+    "event_source",
+];
+
+/// What [`fit`] had to leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Fitted {
+    pub record_truncated: bool,
+    pub attributes_truncated: bool,
+}
+
+/// Adds `record` (the raw text) if the largest item, whose key takes `key_bytes`, stays within
+/// [`MAX_ITEM_BYTES`]; else sets `record_truncated`, and if that is not enough shortens the largest
+/// free-text attributes (at a character boundary; a list loses its last elements) and sets
+/// `attributes_truncated`.
+pub(super) fn fit(attributes: &mut Attributes, key_bytes: usize, record_text: &str) -> Fitted {
+    let size = |attributes: &Attributes| {
+        key_bytes
+            + attributes
+                .iter()
+                .map(|(name, value)| name.len() + value.size_bytes())
+                .sum::<usize>()
+    };
+    let without_record = size(attributes);
+    if without_record + "record".len() + record_text.len() <= MAX_ITEM_BYTES {
+        attributes.insert("record", AttrValue::S(record_text.to_owned()));
+        return Fitted::default();
+    }
+    attributes.insert("record_truncated", AttrValue::Bool(true));
+    let mut fitted = Fitted {
+        record_truncated: true,
+        attributes_truncated: false,
+    };
+    loop {
+        let excess = size(attributes).saturating_sub(MAX_ITEM_BYTES);
+        if excess == 0 {
+            return fitted;
+        }
+        if !fitted.attributes_truncated {
+            attributes.insert("attributes_truncated", AttrValue::Bool(true));
+            fitted.attributes_truncated = true;
+            continue;
+        }
+        let largest = SHORTENABLE
+            .iter()
+            .filter_map(|name| Some((*name, attributes.get(name)?.size_bytes())))
+            .max_by_key(|(_, bytes)| *bytes);
+        let Some((name, _)) = largest else {
+            // Only the keys and fixed attributes are left: nothing more can go.
+            return fitted;
+        };
+        let keep = match attributes.get_mut(name) {
+            Some(AttrValue::S(value)) => {
+                let end = floor_char_boundary(value, value.len().saturating_sub(excess));
+                value.truncate(end);
+                !value.is_empty()
+            }
+            Some(AttrValue::StringList(values)) => {
+                let mut removed = 0;
+                while removed < excess {
+                    match values.pop() {
+                        Some(value) => removed += value.len() + 1,
+                        None => break,
+                    }
+                }
+                !values.is_empty()
+            }
+            _ => false,
+        };
+        if !keep {
+            attributes.remove(name);
+        }
+    }
+}
+
+/// The largest index `<= index` that is a char boundary of `text`.
+fn floor_char_boundary(text: &str, index: usize) -> usize {
+    let mut end = index.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}

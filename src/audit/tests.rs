@@ -1,0 +1,801 @@
+//! The rules of SPEC section 3, one test each, and every generated A4B operation and caller.
+
+use a4b_audit_devtools::a4b_records::{self, ApiModel, Caller};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::item::{AttrValue, MAX_ITEM_BYTES};
+
+const ROOM_A: &str = "arn:aws:a4b:us-east-1:123456789012:room/8eed09c4eae340d2ba08b8c6c3e40970/66afda686e75c5b62fceaf60ac00e7a6";
+const ROOM_B: &str = "arn:aws:a4b:us-east-1:123456789012:room/0123456789abcdef0123456789abcdef/fedcba9876543210fedcba9876543210";
+const PROFILE: &str = "arn:aws:a4b:us-east-1:123456789012:profile/8eed09c4eae340d2ba08b8c6c3e40970/00491b672c651240de09540d2072f660";
+
+fn context() -> AuditContext {
+    AuditContext {
+        source_object: "s3://trail/AWSLogs/123456789012/CloudTrail/us-east-1/2017/11/13/x.json.gz"
+            .into(),
+        ingested_at: "2026-11-25T10:00:00Z".into(),
+        expires_at: None,
+    }
+}
+
+/// A minimal accepted record with `fields` added (or replaced).
+fn record_with(fields: Value) -> String {
+    let mut record = json!({
+        "eventID": "2b045b94-82d9-407d-aff3-6c308b40fecb",
+        "eventTime": "2017-11-13T10:00:02Z",
+        "eventSource": "a4b.amazonaws.com",
+        "eventName": "UpdateRoom",
+    });
+    if let (Value::Object(record), Value::Object(fields)) = (&mut record, fields) {
+        record.extend(fields);
+    }
+    record.to_string()
+}
+
+fn items_of(record: &str) -> Vec<Item> {
+    build_items(record.as_bytes(), &context()).unwrap()
+}
+
+fn rooms_of(items: &[Item]) -> Vec<&str> {
+    items
+        .iter()
+        .skip(1)
+        .map(|item| item.key.pk.strip_prefix("ROOM#").unwrap())
+        .collect()
+}
+
+fn user_key_of(record: &str) -> String {
+    let items = items_of(record);
+    items[0].key.pk.strip_prefix("USER#").unwrap().to_owned()
+}
+
+fn reject_reason(record: &[u8]) -> RejectReason {
+    build_items(record, &context()).unwrap_err()
+}
+
+// ---- every generated operation and caller ----
+
+/// The non-empty string at `path` in the record, as an auditor must copy it.
+fn string_at<'v>(record: &'v Value, path: &[&str]) -> Option<&'v str> {
+    let mut value = record;
+    for step in path {
+        value = value.get(step)?;
+    }
+    value.as_str().filter(|text| !text.is_empty())
+}
+
+fn check_generated(model: &ApiModel, operation: &str, caller: Caller, seed: u64) {
+    let generated = a4b_records::record(model, operation, caller, seed);
+    let raw = generated.record.to_string();
+    let items = items_of(&raw);
+    let what = format!("{operation} by {caller:?}, seed {seed}");
+
+    assert_eq!(
+        items[0].key.pk,
+        format!("USER#{}", generated.user_key),
+        "{what}"
+    );
+    let mut found: Vec<&str> = rooms_of(&items);
+    let mut expected: Vec<&str> = generated.room_arns.iter().map(String::as_str).collect();
+    found.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(found, expected, "{what}");
+
+    let record = &generated.record;
+    let sk = format!(
+        "{}#{}",
+        string_at(record, &["eventTime"]).unwrap(),
+        string_at(record, &["eventID"]).unwrap()
+    );
+    let read_only = match record.get("readOnly") {
+        Some(Value::Bool(flag)) => Some(*flag),
+        Some(Value::String(text)) => Some(text == "true"),
+        _ => None,
+    };
+    let context = context();
+    let strings = [
+        ("event_id", string_at(record, &["eventID"])),
+        ("event_time", string_at(record, &["eventTime"])),
+        ("event_name", string_at(record, &["eventName"])),
+        ("event_source", string_at(record, &["eventSource"])),
+        ("aws_region", string_at(record, &["awsRegion"])),
+        (
+            "account_id",
+            string_at(record, &["recipientAccountId"])
+                .or(string_at(record, &["userIdentity", "accountId"])),
+        ),
+        ("user_key", Some(generated.user_key.as_str())),
+        ("user_type", string_at(record, &["userIdentity", "type"])),
+        (
+            "user_name",
+            string_at(record, &["userIdentity", "userName"]).or(string_at(
+                record,
+                &[
+                    "userIdentity",
+                    "sessionContext",
+                    "sessionIssuer",
+                    "userName",
+                ],
+            )),
+        ),
+        ("source_ip", string_at(record, &["sourceIPAddress"])),
+        ("user_agent", string_at(record, &["userAgent"])),
+        ("request_id", string_at(record, &["requestID"])),
+        ("error_code", string_at(record, &["errorCode"])),
+        ("error_message", string_at(record, &["errorMessage"])),
+        ("source_object", Some(context.source_object.as_str())),
+        ("ingested_at", Some(context.ingested_at.as_str())),
+        ("record", Some(raw.as_str())),
+    ];
+    for item in &items {
+        assert_eq!(item.key.sk, sk, "{what}");
+        for (name, value) in strings {
+            assert_eq!(item.string(name), value, "{what}: {name}");
+        }
+        assert_eq!(
+            item.attributes.get("read_only"),
+            read_only.map(AttrValue::Bool).as_ref(),
+            "{what}"
+        );
+        assert_eq!(room_arns_attribute(item), rooms_of(&items), "{what}");
+        assert_eq!(item.attributes.len(), items[0].attributes.len(), "{what}");
+    }
+}
+
+/// The `room_arns` attribute (empty when the item has none).
+fn room_arns_attribute(item: &Item) -> Vec<&str> {
+    match item.attributes.get("room_arns") {
+        Some(AttrValue::StringList(rooms)) => rooms.iter().map(String::as_str).collect(),
+        None => Vec::new(),
+        Some(other) => panic!("room_arns is {other:?}"),
+    }
+}
+
+#[test]
+fn every_operation_and_caller_gives_the_expected_user_rooms_and_attributes() {
+    let model = ApiModel::reference().unwrap();
+    let operations = model.operations();
+    assert_eq!(operations.len(), 93);
+    let mut records_with_rooms = 0;
+    for operation in &operations {
+        for caller in Caller::ALL {
+            for seed in 0..3 {
+                check_generated(&model, operation, caller, seed);
+                if !a4b_records::record(&model, operation, caller, seed)
+                    .room_arns
+                    .is_empty()
+                {
+                    records_with_rooms += 1;
+                }
+            }
+        }
+    }
+    // The generator must exercise the room rules, not only records without rooms.
+    assert!(records_with_rooms > 500, "{records_with_rooms}");
+}
+
+#[test]
+fn room_items_follow_the_room_arns_attribute_in_order() {
+    let items = items_of(&record_with(json!({
+        "requestParameters": {"roomArn": ROOM_B},
+        "responseElements": {"roomArn": ROOM_A},
+    })));
+    assert_eq!(rooms_of(&items), [ROOM_B, ROOM_A]);
+    assert_eq!(room_arns_attribute(&items[0]), [ROOM_B, ROOM_A]);
+}
+
+// ---- the documentation example ----
+
+#[test]
+fn the_documentation_example_gives_a_user_item_and_one_room_item() {
+    let file = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/reference/a4b-cloudtrail-doc-example.json"
+    ))
+    .unwrap();
+    let file: Value = serde_json::from_str(&file).unwrap();
+    let raw = file["Records"][0].to_string();
+    let items = items_of(&raw);
+
+    let sk = "2017-11-13T10:00:02Z#2b045b94-82d9-407d-aff3-6c308b40fecb";
+    let mut expected_user = Item::new(
+        "USER#arn:aws:iam::123456789012:user/Alice".into(),
+        sk.into(),
+    );
+    let s = |text: &str| AttrValue::S(text.into());
+    expected_user.attributes = [
+        ("event_id", s("2b045b94-82d9-407d-aff3-6c308b40fecb")),
+        ("event_time", s("2017-11-13T10:00:02Z")),
+        ("event_name", s("CreateRoom")),
+        ("event_source", s("a4b.amazonaws.com")),
+        ("aws_region", s("us-east-1")),
+        ("account_id", s("123456789012")),
+        ("user_key", s("arn:aws:iam::123456789012:user/Alice")),
+        ("user_type", s("IAMUser")),
+        ("user_name", s("Alice")),
+        ("source_ip", s("192.2.0.1")),
+        ("user_agent", s("AWS Internal")),
+        ("request_id", s("6a875d42-c859-11e7-93bc-f944dc16ba6b")),
+        ("room_arns", AttrValue::StringList(vec![ROOM_A.into()])),
+        ("source_object", s(&context().source_object)),
+        ("record", s(&raw)),
+        ("ingested_at", s(&context().ingested_at)),
+    ]
+    .into_iter()
+    .collect();
+    let mut expected_room = expected_user.clone();
+    expected_room.key.pk = format!("ROOM#{ROOM_A}");
+
+    assert_eq!(items, [expected_user, expected_room]);
+}
+
+// ---- user key ----
+
+#[test]
+fn user_key_is_the_first_of_arn_invoked_by_principal_id_account_id() {
+    let identity = |fields: Value| record_with(json!({ "userIdentity": fields }));
+    let all = json!({"arn": "A", "invokedBy": "I", "principalId": "P", "accountId": "C"});
+    assert_eq!(user_key_of(&identity(all)), "A");
+    let no_arn = json!({"invokedBy": "I", "principalId": "P", "accountId": "C"});
+    assert_eq!(user_key_of(&identity(no_arn)), "I");
+    let principal = json!({"principalId": "P", "accountId": "C"});
+    assert_eq!(user_key_of(&identity(principal)), "P");
+    assert_eq!(user_key_of(&identity(json!({"accountId": "C"}))), "C");
+}
+
+#[test]
+fn user_key_is_unknown_without_an_identity() {
+    assert_eq!(user_key_of(&record_with(json!({}))), "unknown");
+    assert_eq!(
+        user_key_of(&record_with(json!({"userIdentity": null}))),
+        "unknown"
+    );
+    assert_eq!(
+        user_key_of(&record_with(json!({"userIdentity": "x"}))),
+        "unknown"
+    );
+    let typed_only = json!({"userIdentity": {"type": "Unknown"}});
+    assert_eq!(user_key_of(&record_with(typed_only)), "unknown");
+}
+
+#[test]
+fn user_key_skips_empty_and_non_string_values() {
+    let record = record_with(json!({"userIdentity": {
+        "arn": "", "invokedBy": 12, "principalId": "", "accountId": "123456789012"
+    }}));
+    assert_eq!(user_key_of(&record), "123456789012");
+}
+
+// ---- rooms ----
+
+#[test]
+fn rooms_are_found_at_any_depth() {
+    let record = record_with(json!({"requestParameters": {
+        "a": {"b": {"c": {"d": {"roomArn": ROOM_A}}}}
+    }}));
+    assert_eq!(rooms_of(&items_of(&record)), [ROOM_A]);
+}
+
+#[test]
+fn rooms_are_found_in_lists() {
+    let record = record_with(json!({"responseElements": {
+        "rooms": [{"roomArn": ROOM_A}, [ROOM_B]]
+    }}));
+    assert_eq!(rooms_of(&items_of(&record)), [ROOM_A, ROOM_B]);
+}
+
+#[test]
+fn rooms_are_found_in_the_arn_of_resources() {
+    let record = record_with(json!({"resources": [
+        {"ARN": PROFILE, "type": "AWS::A4B::Profile"},
+        {"ARN": ROOM_A, "type": "AWS::A4B::Room", "accountId": "123456789012"},
+        "not an entry",
+        {"arn": ROOM_B},
+    ]}));
+    assert_eq!(rooms_of(&items_of(&record)), [ROOM_A]);
+}
+
+#[test]
+fn rooms_are_found_in_object_keys() {
+    let record = record_with(json!({"requestParameters": {"tags": {ROOM_A: "x"}}}));
+    assert_eq!(rooms_of(&items_of(&record)), [ROOM_A]);
+}
+
+#[test]
+fn rooms_are_compared_after_json_unescaping() {
+    let escaped = ROOM_A.replace('/', "\\/");
+    let record = format!(
+        r#"{{"eventID":"e","eventTime":"t","requestParameters":{{"roomArn":"{escaped}"}}}}"#
+    );
+    assert_eq!(rooms_of(&items_of(&record)), [ROOM_A]);
+}
+
+#[test]
+fn rooms_in_error_message_or_other_fields_do_not_count() {
+    let record = record_with(json!({
+        "errorCode": "NotFoundException",
+        "errorMessage": ROOM_A,
+        "additionalEventData": {"roomArn": ROOM_B},
+        "userAgent": ROOM_B,
+    }));
+    assert!(rooms_of(&items_of(&record)).is_empty());
+}
+
+#[test]
+fn partial_room_arns_are_no_rooms() {
+    let not_rooms = [
+        "arn:aws:a4b:us-east-1:123456789012:room/",
+        "arn:aws:a4b:us-east-1:12345678901:room/abc",
+        "arn:aws:a4b:us-east-1:1234567890123:room/abc",
+        "arn:aws:a4b:us-east-1:12345678901x:room/abc",
+        "arn:aws:a4b::123456789012:room/abc",
+        "arn::a4b:us-east-1:123456789012:room/abc",
+        "arn:aws:a4bx:us-east-1:123456789012:room/abc",
+        "arn:aws:a4b:us-east-1:123456789012:profile/abc",
+        "arn:aws:a4b:us-east-1:123456789012:rooms/abc",
+        "arn:aws:a4b:us-east-1:123456789012:room",
+        "see arn:aws:a4b:us-east-1:123456789012:room/abc",
+        " arn:aws:a4b:us-east-1:123456789012:room/abc",
+        "arn:aws:a4b:us-east-1:123456789012:room/abc and more",
+        "arn:aws:a4b:us-east-1:123456789012:room/abc\n",
+        "ARN:aws:a4b:us-east-1:123456789012:room/abc",
+    ];
+    for text in not_rooms {
+        assert!(!is_room_arn(text), "{text:?}");
+    }
+    let record = record_with(json!({ "requestParameters": not_rooms }));
+    assert!(rooms_of(&items_of(&record)).is_empty());
+}
+
+#[test]
+fn room_arns_of_every_partition_count() {
+    for arn in [
+        "arn:aws:a4b:us-east-1:123456789012:room/abc",
+        "arn:aws-cn:a4b:cn-north-1:123456789012:room/abc/def",
+        "arn:aws-us-gov:a4b:us-gov-west-1:000000000000:room/x",
+        ROOM_A,
+    ] {
+        assert!(is_room_arn(arn), "{arn}");
+    }
+}
+
+#[test]
+fn room_arns_too_long_for_a_partition_key_are_no_rooms() {
+    let prefix = "arn:aws:a4b:us-east-1:123456789012:room/";
+    let longest = format!("{prefix}{}", "a".repeat(2048 - 5 - prefix.len()));
+    assert!(is_room_arn(&longest));
+    assert!(!is_room_arn(&format!("{longest}a")));
+}
+
+#[test]
+fn rooms_are_deduplicated_in_first_seen_order() {
+    let record = record_with(json!({
+        "requestParameters": {"roomArn": ROOM_B, "again": [ROOM_B, ROOM_A]},
+        "responseElements": {"roomArn": ROOM_A},
+        "resources": [{"ARN": ROOM_B}, {"ARN": ROOM_A}],
+    }));
+    let items = items_of(&record);
+    assert_eq!(rooms_of(&items), [ROOM_B, ROOM_A]);
+    assert_eq!(items.len(), 3);
+}
+
+#[test]
+fn a_record_without_rooms_gives_only_the_user_item_and_no_room_arns() {
+    let items = items_of(&record_with(
+        json!({"requestParameters": null, "resources": null}),
+    ));
+    assert_eq!(items.len(), 1);
+    assert!(!items[0].attributes.contains_key("room_arns"));
+}
+
+// ---- attributes ----
+
+#[test]
+fn read_only_is_a_boolean_from_a_boolean_or_its_string() {
+    let read_only = |value: Value| {
+        items_of(&record_with(json!({ "readOnly": value })))[0]
+            .attributes
+            .get("read_only")
+            .cloned()
+    };
+    assert_eq!(read_only(json!(true)), Some(AttrValue::Bool(true)));
+    assert_eq!(read_only(json!(false)), Some(AttrValue::Bool(false)));
+    assert_eq!(read_only(json!("true")), Some(AttrValue::Bool(true)));
+    assert_eq!(read_only(json!("false")), Some(AttrValue::Bool(false)));
+    assert_eq!(read_only(json!("yes")), None);
+    assert_eq!(read_only(json!(1)), None);
+    assert_eq!(read_only(json!(null)), None);
+    assert!(
+        !items_of(&record_with(json!({})))[0]
+            .attributes
+            .contains_key("read_only")
+    );
+}
+
+#[test]
+fn absent_fields_are_left_out() {
+    let raw = r#"{"eventID":"e","eventTime":"t"}"#;
+    let items = items_of(raw);
+    let names: Vec<&str> = items[0].attributes.keys().copied().collect();
+    assert_eq!(
+        names,
+        [
+            "event_id",
+            "event_time",
+            "ingested_at",
+            "record",
+            "source_object",
+            "user_key"
+        ]
+    );
+}
+
+#[test]
+fn empty_strings_and_other_types_are_left_out() {
+    let record = record_with(json!({
+        "eventName": "", "awsRegion": 1, "userAgent": {"a": "b"}, "sourceIPAddress": null,
+        "errorCode": ["x"], "requestID": true, "recipientAccountId": "",
+        "userIdentity": {"type": "", "userName": 5, "accountId": "123456789012"},
+    }));
+    let item = &items_of(&record)[0];
+    for name in [
+        "event_name",
+        "aws_region",
+        "user_agent",
+        "source_ip",
+        "error_code",
+        "request_id",
+        "user_type",
+        "user_name",
+    ] {
+        assert!(!item.attributes.contains_key(name), "{name}");
+    }
+    assert_eq!(item.string("account_id"), Some("123456789012"));
+}
+
+#[test]
+fn account_id_is_the_recipient_account_else_the_identity_account() {
+    let both = record_with(json!({
+        "recipientAccountId": "111122223333", "userIdentity": {"accountId": "123456789012"}
+    }));
+    assert_eq!(
+        items_of(&both)[0].string("account_id"),
+        Some("111122223333")
+    );
+    let identity_only = record_with(json!({"userIdentity": {"accountId": "123456789012"}}));
+    assert_eq!(
+        items_of(&identity_only)[0].string("account_id"),
+        Some("123456789012")
+    );
+}
+
+#[test]
+fn user_name_is_the_user_name_else_the_session_issuer_name() {
+    let issuer = json!({"sessionContext": {"sessionIssuer": {"userName": "A4BAdmin"}}});
+    let role = record_with(json!({ "userIdentity": issuer }));
+    assert_eq!(items_of(&role)[0].string("user_name"), Some("A4BAdmin"));
+    let both = record_with(json!({"userIdentity": {
+        "userName": "Alice", "sessionContext": {"sessionIssuer": {"userName": "A4BAdmin"}}
+    }}));
+    assert_eq!(items_of(&both)[0].string("user_name"), Some("Alice"));
+}
+
+#[test]
+fn error_code_and_message_are_kept() {
+    let record = record_with(json!({"errorCode": "NotFoundException", "errorMessage": "gone"}));
+    let item = &items_of(&record)[0];
+    assert_eq!(item.string("error_code"), Some("NotFoundException"));
+    assert_eq!(item.string("error_message"), Some("gone"));
+}
+
+#[test]
+fn expires_at_is_set_only_when_retention_is_configured() {
+    let record = record_with(json!({}));
+    assert!(!items_of(&record)[0].attributes.contains_key("expires_at"));
+    let context = AuditContext {
+        expires_at: Some(1_800_000_000),
+        ..context()
+    };
+    let items = build_items(record.as_bytes(), &context).unwrap();
+    assert_eq!(
+        items[0].attributes.get("expires_at"),
+        Some(&AttrValue::N("1800000000".into()))
+    );
+}
+
+#[test]
+fn big_numbers_and_unicode_are_kept_exactly_in_record() {
+    let raw = "{\"eventID\":\"e\",\"eventTime\":\"t\",\"n\":123456789012345678901234567890,\
+               \"m\":9007199254740993,\"f\":1.10,\"s\":\"\\u003d caf\\u00e9 東京 🎧\",\
+               \"requestParameters\":{\"roomName\":\"Salle \\u00e9\"}}";
+    let items = items_of(raw);
+    assert_eq!(items[0].string("record"), Some(raw));
+}
+
+#[test]
+fn the_record_text_is_kept_byte_for_byte_with_its_whitespace() {
+    let raw = " {\n  \"eventID\" : \"e\",\t\"eventTime\":\"t\" }\n";
+    assert_eq!(items_of(raw)[0].string("record"), Some(raw));
+}
+
+// ---- rejections ----
+
+#[test]
+fn a_record_without_event_id_is_rejected() {
+    for event_id in [None, Some(json!("")), Some(json!(5)), Some(json!(null))] {
+        let mut record = json!({"eventTime": "t"});
+        if let Some(id) = event_id {
+            record["eventID"] = id;
+        }
+        assert_eq!(
+            reject_reason(record.to_string().as_bytes()),
+            RejectReason::MissingEventId
+        );
+    }
+}
+
+#[test]
+fn a_record_without_event_time_is_rejected() {
+    for event_time in [None, Some(json!("")), Some(json!(1.5)), Some(json!({}))] {
+        let mut record = json!({"eventID": "e"});
+        if let Some(time) = event_time {
+            record["eventTime"] = time;
+        }
+        assert_eq!(
+            reject_reason(record.to_string().as_bytes()),
+            RejectReason::MissingEventTime
+        );
+    }
+}
+
+#[test]
+fn a_record_that_is_not_an_object_is_rejected() {
+    for raw in [
+        "[]",
+        "[{\"eventID\":\"e\",\"eventTime\":\"t\"}]",
+        "\"x\"",
+        "1",
+        "null",
+        " true",
+    ] {
+        assert_eq!(
+            reject_reason(raw.as_bytes()),
+            RejectReason::NotAnObject,
+            "{raw}"
+        );
+    }
+}
+
+#[test]
+fn a_record_that_is_not_json_is_rejected() {
+    for raw in [
+        &b"{\"eventID\":\"e\",\"eventTime\":\"t\""[..],
+        b"{\"eventID\":\"e\",\"eventTime\":\"t\"} x",
+        b"{\"eventID\":\"e\" \"eventTime\":\"t\"}",
+        b"",
+        b"nul",
+        b"{\"eventID\":\"\xff\",\"eventTime\":\"t\"}",
+    ] {
+        assert!(
+            matches!(reject_reason(raw), RejectReason::InvalidJson(_)),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+}
+
+#[test]
+fn deep_nesting_in_request_parameters_is_rejected_without_overflowing_the_stack() {
+    let depth = 100_000;
+    let raw = format!(
+        "{{\"eventID\":\"e\",\"eventTime\":\"t\",\"requestParameters\":{}{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    match reject_reason(raw.as_bytes()) {
+        RejectReason::InvalidJson(message) => {
+            assert!(message.contains("nested deeper"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn deep_nesting_outside_the_walked_fields_is_kept() {
+    let depth = 100_000;
+    let raw = format!(
+        "{{\"eventID\":\"e\",\"eventTime\":\"t\",\"additionalEventData\":{}{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let items = items_of(&raw);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].string("record"), Some(raw.as_str()));
+}
+
+// ---- size ----
+
+#[test]
+fn a_record_too_large_for_an_item_is_left_out_and_flagged() {
+    let record = record_with(json!({
+        "requestParameters": {"roomArn": ROOM_A, "description": "x".repeat(MAX_ITEM_BYTES)},
+        "errorMessage": "kept",
+    }));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 2);
+    for item in &items {
+        assert!(item.size_bytes() <= MAX_ITEM_BYTES);
+        assert!(!item.attributes.contains_key("record"));
+        assert_eq!(
+            item.attributes.get("record_truncated"),
+            Some(&AttrValue::Bool(true))
+        );
+        assert!(!item.attributes.contains_key("attributes_truncated"));
+        assert_eq!(item.string("error_message"), Some("kept"));
+        assert_eq!(
+            item.string("source_object"),
+            Some(context().source_object.as_str())
+        );
+    }
+}
+
+#[test]
+fn a_record_that_fits_is_kept_whole() {
+    let record =
+        record_with(json!({"requestParameters": {"d": "x".repeat(MAX_ITEM_BYTES - 2000)}}));
+    let item = &items_of(&record)[0];
+    assert!(item.size_bytes() <= MAX_ITEM_BYTES);
+    assert_eq!(item.string("record"), Some(record.as_str()));
+    assert!(!item.attributes.contains_key("record_truncated"));
+}
+
+#[test]
+fn a_huge_error_message_is_shortened_at_a_char_boundary_and_flagged() {
+    let message = "é東🎧".repeat(MAX_ITEM_BYTES / 4);
+    let record = record_with(json!({
+        "requestParameters": {"roomArn": ROOM_A},
+        "errorMessage": message,
+        "userAgent": "aws-cli/2",
+    }));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 2);
+    for item in &items {
+        assert!(item.size_bytes() <= MAX_ITEM_BYTES, "{}", item.size_bytes());
+        assert_eq!(
+            item.attributes.get("record_truncated"),
+            Some(&AttrValue::Bool(true))
+        );
+        assert_eq!(
+            item.attributes.get("attributes_truncated"),
+            Some(&AttrValue::Bool(true))
+        );
+        let kept = item.string("error_message").unwrap();
+        assert!(message.starts_with(kept) && kept.len() < message.len());
+        assert_eq!(item.string("user_agent"), Some("aws-cli/2"));
+    }
+    // Shortened no more than needed (a character is at most 4 bytes).
+    let largest = items.iter().map(Item::size_bytes).max().unwrap();
+    assert!(largest > MAX_ITEM_BYTES - 4, "{largest}");
+}
+
+#[test]
+fn a_room_list_too_large_for_an_item_loses_its_last_rooms() {
+    let rooms: Vec<String> = (0..5000)
+        .map(|n| format!("arn:aws:a4b:us-east-1:123456789012:room/{n:032x}/{n:032x}"))
+        .collect();
+    let mut attributes = attributes::Attributes::new();
+    attributes.insert("room_arns", AttrValue::StringList(rooms.clone()));
+    attributes.insert("event_id", AttrValue::S("e".into()));
+    let fitted = attributes::fit(&mut attributes, 100, "{}");
+    assert!(fitted.record_truncated && fitted.attributes_truncated);
+    let Some(AttrValue::StringList(kept)) = attributes.get("room_arns") else {
+        panic!("room_arns gone");
+    };
+    assert!(rooms.starts_with(kept) && kept.len() < rooms.len());
+    let size: usize = 100
+        + attributes
+            .iter()
+            .map(|(name, value)| name.len() + value.size_bytes())
+            .sum::<usize>();
+    assert!(size <= MAX_ITEM_BYTES);
+}
+
+#[test]
+fn a_field_given_twice_keeps_its_last_value() {
+    let raw = r#"{"eventID":"first","eventTime":"t","eventID":"second"}"#;
+    assert_eq!(items_of(raw)[0].string("event_id"), Some("second"));
+}
+
+#[test]
+fn escaped_strings_are_unescaped_in_attributes_and_keys() {
+    let raw = r#"{"eventID":"a\u003db","eventTime":"t","userIdentity":{"arn":"arn:aws:iam::123456789012:user\/Zo\u00e9"}}"#;
+    let items = items_of(raw);
+    assert_eq!(items[0].key.pk, "USER#arn:aws:iam::123456789012:user/Zoé");
+    assert_eq!(items[0].key.sk, "t#a=b");
+    assert_eq!(items[0].string("record"), Some(raw));
+}
+
+// ---- oracle: the streaming walk against a plain tree walk ----
+
+/// The rooms of a record by the simplest reading of the rule, on a parsed tree.
+fn rooms_by_tree_walk(record: &Value) -> Vec<String> {
+    fn walk(value: &Value, rooms: &mut Vec<String>) {
+        let offer = |text: &str, rooms: &mut Vec<String>| {
+            if is_room_arn(text) && !rooms.iter().any(|room| room == text) {
+                rooms.push(text.to_owned());
+            }
+        };
+        match value {
+            Value::String(text) => offer(text, rooms),
+            Value::Array(values) => values.iter().for_each(|value| walk(value, rooms)),
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    offer(key, rooms);
+                    walk(value, rooms);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut rooms = Vec::new();
+    walk(&record["requestParameters"], &mut rooms);
+    walk(&record["responseElements"], &mut rooms);
+    if let Some(resources) = record["resources"].as_array() {
+        for resource in resources {
+            if let Some(arn) = resource.get("ARN").and_then(Value::as_str)
+                && is_room_arn(arn)
+                && !rooms.iter().any(|room| room == arn)
+            {
+                rooms.push(arn.to_owned());
+            }
+        }
+    }
+    rooms
+}
+
+fn json_tree() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let texts = vec![
+        ROOM_A,
+        ROOM_B,
+        PROFILE,
+        "ARN",
+        "arn:aws:a4b:us-east-1:123456789012:room/",
+        "arn:aws-cn:a4b:cn-north-1:123456789012:room/x",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        proptest::sample::select(texts.clone()).prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 48, 4, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                proptest::sample::select(texts.clone()).prop_map(String::from),
+                inner,
+                0..4
+            )
+            .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn rooms_match_a_plain_tree_walk(
+        request in json_tree(),
+        response in json_tree(),
+        resources in json_tree(),
+    ) {
+        let record = json!({
+            "eventID": "e", "eventTime": "t",
+            "requestParameters": request, "responseElements": response, "resources": resources,
+        });
+        let items = items_of(&record.to_string());
+        let expected = rooms_by_tree_walk(&record);
+        proptest::prop_assert_eq!(rooms_of(&items), expected.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
