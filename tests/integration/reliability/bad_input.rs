@@ -139,10 +139,9 @@ async fn an_object_without_a_records_array_fails_as_no_records() {
         br#""Records""#,
     ] {
         let reason = run_row("bad-no-records", Some(gzip(body))).await;
-        assert_eq!(
-            reason,
-            "cannot read the log file: the file is not a JSON object with a `Records` array",
-            "{}",
+        assert!(
+            reason.starts_with("cannot read the log file: the file is not a JSON object with"),
+            "{}: {reason}",
             String::from_utf8_lossy(body)
         );
     }
@@ -151,7 +150,10 @@ async fn an_object_without_a_records_array_fails_as_no_records() {
 #[tokio::test]
 async fn an_empty_object_fails_as_empty() {
     let reason = run_row("bad-empty", Some(Vec::new())).await;
-    assert_eq!(reason, "cannot read the log file: the object is empty");
+    assert!(
+        reason.starts_with("cannot read the log file: the object is empty"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -163,11 +165,11 @@ async fn an_object_over_the_size_cap_fails_as_too_large() {
     // The good object of the helper stays under the cap; this one does not.
     let big = log_file(&mixed_records(9, 200));
     let (_, reason) = run_with_bad_object(&scene, &scene.moto.endpoint(), config, Some(big)).await;
-    assert_eq!(
-        reason,
-        format!(
-            "cannot read the log file: the object inflates past the limit of {limit} bytes (MAX_OBJECT_BYTES)"
-        )
+    assert!(
+        reason.starts_with(&format!(
+            "cannot read the log file: the object inflates past the limit of {limit} bytes"
+        )),
+        "{reason}"
     );
 }
 
@@ -200,11 +202,11 @@ async fn a_decompression_bomb_fails_at_the_cap() {
     let bomb = decompression_bomb();
     assert!(bomb.len() < 8 << 20);
     let (_, reason) = run_with_bad_object(&scene, &scene.moto.endpoint(), config, Some(bomb)).await;
-    assert_eq!(
-        reason,
-        format!(
-            "cannot read the log file: the object inflates past the limit of {limit} bytes (MAX_OBJECT_BYTES)"
-        )
+    assert!(
+        reason.starts_with(&format!(
+            "cannot read the log file: the object inflates past the limit of {limit} bytes"
+        )),
+        "{reason}"
     );
 }
 
