@@ -274,11 +274,15 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
     }
 
     /// Reads and writes the object, reading it again when its connection failed mid-body.
+    ///
+    /// The counts are those of the last read, but for `write_requests`, which counts the requests
+    /// of every read: each was sent.
     async fn read_with_retries(
         &self,
         object: &ObjectRef,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let mut attempt = 1;
+        let mut earlier_write_requests = 0;
         loop {
             let transport_failed = Arc::new(AtomicBool::new(false));
             let outcome = self
@@ -286,19 +290,30 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                 .await;
             match outcome {
                 Err((ObjectError::Read(error), counts))
-                    if transport_failed.load(Ordering::Relaxed) =>
+                    if transport_failed.load(Ordering::Relaxed) && attempt < READ_ATTEMPTS =>
                 {
-                    if attempt >= READ_ATTEMPTS {
-                        let error = ObjectError::ReadInterrupted {
-                            attempts: attempt,
-                            source: error,
-                        };
-                        return Err((error, counts));
-                    }
                     warn!(object = %object, attempt, error = %error, "the connection failed while reading: reading the object again");
+                    earlier_write_requests += counts.write_requests;
                     attempt += 1;
                 }
-                outcome => return outcome,
+                Err((ObjectError::Read(error), mut counts))
+                    if transport_failed.load(Ordering::Relaxed) =>
+                {
+                    counts.write_requests += earlier_write_requests;
+                    let error = ObjectError::ReadInterrupted {
+                        attempts: attempt,
+                        source: error,
+                    };
+                    return Err((error, counts));
+                }
+                Ok(mut counts) => {
+                    counts.write_requests += earlier_write_requests;
+                    return Ok(counts);
+                }
+                Err((error, mut counts)) => {
+                    counts.write_requests += earlier_write_requests;
+                    return Err((error, counts));
+                }
             }
         }
     }
