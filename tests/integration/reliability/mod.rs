@@ -7,4 +7,5 @@ mod fault_proxy;
 mod faults;
 mod hostile;
 mod observability;
+mod retry_sequences;
 mod support;
