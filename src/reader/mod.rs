@@ -1,0 +1,186 @@
+//! Byte stream -> records, one at a time (gzip sniffing, streaming JSON scan) (pure).
+//!
+//! The object's bytes go through gunzip when they start with the gzip magic (every member is
+//! read), then through a scanner that validates the JSON text as it streams by and walks the
+//! top-level `Records` array one element at a time. Memory stays flat: a fixed buffer, grown only
+//! while one record longer than it is being scanned. Only records of the configured event sources
+//! are handed over, as their exact bytes; the others are counted and never built.
+//!
+//! [`read_log`] does it all on the calling thread; [`read_log_threaded`] inflates on a second
+//! thread while the calling thread scans, for when gunzip and the scan each take a core.
+
+mod decode;
+mod input;
+mod scan;
+#[cfg(test)]
+mod tests;
+mod threaded;
+
+use std::io::Read;
+
+use decode::{Decoded, Source, SourceError};
+use input::Input;
+use scan::Scanner;
+
+/// The usual size of the read buffer.
+const BUFFER_LEN: usize = 256 * 1024;
+
+/// How to read a log file.
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    /// Records whose `eventSource` is one of these are handed over; the others are only counted.
+    pub event_sources: Vec<String>,
+    /// The most decompressed bytes one object may have (SPEC: `MAX_OBJECT_BYTES`).
+    pub max_decompressed_bytes: u64,
+}
+
+/// One record the reader hands over.
+#[derive(Debug)]
+pub enum RecordEvent<'a> {
+    /// A record (a JSON object) whose `eventSource` is one of the configured ones. `raw` is its exact
+    /// JSON text as it stands in the file.
+    Matched { index: u64, raw: &'a [u8] },
+    /// An element of `Records` that is not a JSON object.
+    Rejected { index: u64, reason: String },
+}
+
+/// What reading one file counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Elements of the `Records` array.
+    pub records: u64,
+    /// Records handed over as [`RecordEvent::Matched`].
+    pub matched: u64,
+    /// Records of other event sources.
+    pub other: u64,
+    /// Elements handed over as [`RecordEvent::Rejected`].
+    pub rejected: u64,
+    /// Bytes after decompression.
+    pub decompressed_bytes: u64,
+}
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError<E: std::error::Error + 'static> {
+    #[error("the object is empty (zero bytes); a CloudTrail log file is never empty")]
+    Empty,
+    #[error("corrupt or truncated gzip data: {0}; the object is damaged or was cut short")]
+    Gzip(#[source] std::io::Error),
+    #[error("reading the object failed: {0}")]
+    Io(#[source] std::io::Error),
+    #[error("invalid JSON at byte {offset} of the decompressed data: {message}")]
+    Json { offset: u64, message: String },
+    #[error(
+        "the file is not a JSON object with one `Records` array; it is not a CloudTrail log file"
+    )]
+    NoRecords,
+    #[error(
+        "the object inflates past the limit of {limit} bytes; raise MAX_OBJECT_BYTES if it is genuine"
+    )]
+    TooLarge { limit: u64 },
+    #[error(transparent)]
+    Consumer(E),
+}
+
+/// Reads a whole log file, calling `on_record` for each matched or rejected record in file order.
+///
+/// An error returned by `on_record` stops reading at once and comes back as
+/// [`ReadError::Consumer`].
+pub fn read_log<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+) -> Result<ReadStats, ReadError<E>>
+where
+    R: Read,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    read_log_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
+}
+
+/// [`read_log`] with inflation on a second thread: the decoder runs ahead of the scanner by a few
+/// chunks at most, so memory stays flat. Same records, counts and errors as [`read_log`].
+pub fn read_log_threaded<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+) -> Result<ReadStats, ReadError<E>>
+where
+    R: Read + Send,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    read_log_threaded_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
+}
+
+fn read_log_threaded_buffered<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<(ReadStats, usize), ReadError<E>>
+where
+    R: Read + Send,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    let decoded = open(input)?;
+    let (inflater, inflated) = threaded::split(decoded);
+    std::thread::scope(|scope| {
+        scope.spawn(move || inflater.run());
+        // Returning drops the receiving end, which stops the inflating thread before the join.
+        scan(inflated, options, on_record, buffer_len)
+    })
+}
+
+/// [`read_log`] with a chosen buffer size; also returns the largest the buffer grew to.
+fn read_log_buffered<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<(ReadStats, usize), ReadError<E>>
+where
+    R: Read,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    scan(open(input)?, options, on_record, buffer_len)
+}
+
+fn open<R: Read, E: std::error::Error + 'static>(input: R) -> Result<Decoded<R>, ReadError<E>> {
+    Decoded::open(input).map_err(|error| match error {
+        SourceError::Empty => ReadError::Empty,
+        SourceError::Io(error) => ReadError::Io(error),
+        SourceError::Gzip(error) => ReadError::Gzip(error),
+    })
+}
+
+fn scan<S, E, F>(
+    source: S,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<(ReadStats, usize), ReadError<E>>
+where
+    S: Source,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    let input = Input::new(source, buffer_len, options.max_decompressed_bytes);
+    let mut scanner = Scanner::new(input, &options.event_sources, on_record);
+    match scanner.document() {
+        Ok(()) => {}
+        Err(ReadError::Json { offset, message }) => {
+            return Err(match scanner.input.gzip_error_further_on() {
+                Some(error) => ReadError::Gzip(error),
+                None => ReadError::Json { offset, message },
+            });
+        }
+        Err(error) => return Err(error),
+    }
+    let mut stats = scanner.stats.clone();
+    stats.decompressed_bytes = scanner.input.total();
+    Ok((stats, scanner.input.largest_buf()))
+}

@@ -1,0 +1,650 @@
+//! The record scanner: validates the whole JSON text as it streams by (RFC 8259) without building
+//! values, finds the top-level `Records` array and hands over its elements one at a time.
+
+use std::marker::PhantomData;
+
+use memchr::memchr2;
+
+use super::decode::Source;
+use super::input::Input;
+use super::{ReadError, ReadStats, RecordEvent};
+
+/// Deeper nesting than this inside one value is refused, so a hostile file cannot exhaust memory
+/// with brackets. CloudTrail records nest a handful of levels.
+const MAX_DEPTH: usize = 512;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const RECORDS_KEY: &[u8] = b"Records";
+const EVENT_SOURCE_KEY: &[u8] = b"eventSource";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Object,
+    Array,
+}
+
+type Scan<T, E> = Result<T, ReadError<E>>;
+
+pub(super) struct Scanner<'a, S: Source, E, F> {
+    pub(super) input: Input<S>,
+    event_sources: &'a [String],
+    /// The last string read with decoding on.
+    text: Text,
+    frames: Vec<Frame>,
+    pub(super) stats: ReadStats,
+    on_record: F,
+    consumer_error: PhantomData<fn() -> E>,
+}
+
+impl<'a, S, E, F> Scanner<'a, S, E, F>
+where
+    S: Source,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    pub(super) fn new(input: Input<S>, event_sources: &'a [String], on_record: F) -> Self {
+        let decode_cap = event_sources
+            .iter()
+            .map(String::len)
+            .chain([RECORDS_KEY.len(), EVENT_SOURCE_KEY.len()])
+            .max()
+            .unwrap_or_default();
+        Self {
+            input,
+            event_sources,
+            text: Text::new(decode_cap),
+            frames: Vec::new(),
+            stats: ReadStats::default(),
+            on_record,
+            consumer_error: PhantomData,
+        }
+    }
+
+    /// Scans the whole text: `{ ..., "Records": [ ... ], ... }` and nothing after it.
+    pub(super) fn document(&mut self) -> Scan<(), E> {
+        self.skip_bom()?;
+        match self.peek_non_ws()? {
+            Some(b'{') => self.input.advance(1),
+            Some(_) => {
+                self.value(false)?;
+                self.end_of_text()?;
+                return Err(ReadError::NoRecords);
+            }
+            None => return Err(self.syntax("the JSON text is empty or only whitespace")),
+        }
+        let mut records_keys = 0u32;
+        let mut records_is_array = false;
+        match self.peek_non_ws()? {
+            Some(b'}') => self.input.advance(1),
+            Some(b'"') => loop {
+                self.input.advance(1);
+                self.string(true)?;
+                let is_records = self.text.is(RECORDS_KEY);
+                self.colon()?;
+                if is_records {
+                    records_keys += 1;
+                    if self.peek_non_ws()? == Some(b'[') {
+                        self.input.advance(1);
+                        self.records()?;
+                        records_is_array = true;
+                    } else {
+                        self.value(false)?;
+                        records_is_array = false;
+                    }
+                } else {
+                    self.value(false)?;
+                }
+                match self.peek_non_ws()? {
+                    Some(b',') => {
+                        self.input.advance(1);
+                        if self.peek_non_ws()? != Some(b'"') {
+                            return Err(self.unexpected("a key string"));
+                        }
+                    }
+                    Some(b'}') => {
+                        self.input.advance(1);
+                        break;
+                    }
+                    _ => return Err(self.unexpected("`,` or `}`")),
+                }
+            },
+            _ => return Err(self.unexpected("a key string or `}`")),
+        }
+        self.end_of_text()?;
+        // A second `Records` key would make the file ambiguous: refuse it rather than guess.
+        if records_keys == 1 && records_is_array {
+            Ok(())
+        } else {
+            Err(ReadError::NoRecords)
+        }
+    }
+
+    /// The elements of `Records`, after its `[`, through its `]`.
+    fn records(&mut self) -> Scan<(), E> {
+        if self.peek_non_ws()? == Some(b']') {
+            self.input.advance(1);
+            return Ok(());
+        }
+        let mut index = 0u64;
+        loop {
+            match self.peek_non_ws()? {
+                Some(b'{') => {
+                    self.input.keep_from_here();
+                    let matched = self.value(true)?;
+                    if matched {
+                        self.stats.matched += 1;
+                        let raw = self.input.kept();
+                        (self.on_record)(RecordEvent::Matched { index, raw })
+                            .map_err(ReadError::Consumer)?;
+                    } else {
+                        self.stats.other += 1;
+                    }
+                    self.input.release();
+                }
+                first => {
+                    self.value(false)?;
+                    let kind = match first {
+                        Some(b'"') => "a string",
+                        Some(b'[') => "an array",
+                        Some(b't' | b'f') => "a boolean",
+                        Some(b'n') => "null",
+                        _ => "a number",
+                    };
+                    self.stats.rejected += 1;
+                    let reason = format!("record {index} is {kind}, not a JSON object");
+                    (self.on_record)(RecordEvent::Rejected { index, reason })
+                        .map_err(ReadError::Consumer)?;
+                }
+            }
+            self.stats.records += 1;
+            index += 1;
+            match self.peek_non_ws()? {
+                Some(b',') => self.input.advance(1),
+                Some(b']') => {
+                    self.input.advance(1);
+                    return Ok(());
+                }
+                _ => return Err(self.unexpected("`,` or `]` after a record")),
+            }
+        }
+    }
+
+    /// Scans one JSON value. With `watch_source`, the value is a record object and the result says
+    /// whether its own `eventSource` (the last one, should there be several) is a configured one.
+    fn value(&mut self, watch_source: bool) -> Scan<bool, E> {
+        self.frames.clear();
+        let mut matched = false;
+        let mut next_is_source = false;
+        'value: loop {
+            let is_source = std::mem::take(&mut next_is_source);
+            let Some(first) = self.peek_non_ws()? else {
+                return Err(self.unexpected("a value"));
+            };
+            match first {
+                b'{' => {
+                    self.input.advance(1);
+                    self.push(Frame::Object)?;
+                    match self.peek_non_ws()? {
+                        Some(b'}') => {
+                            self.input.advance(1);
+                            self.frames.pop();
+                        }
+                        Some(b'"') => {
+                            next_is_source = self.key(watch_source)?;
+                            continue 'value;
+                        }
+                        _ => return Err(self.unexpected("a key string or `}`")),
+                    }
+                }
+                b'[' => {
+                    self.input.advance(1);
+                    self.push(Frame::Array)?;
+                    if self.peek_non_ws()? == Some(b']') {
+                        self.input.advance(1);
+                        self.frames.pop();
+                    } else {
+                        continue 'value;
+                    }
+                }
+                b'"' => {
+                    self.input.advance(1);
+                    self.string(is_source)?;
+                    if is_source {
+                        matched = (self.event_sources.iter())
+                            .any(|source| self.text.is(source.as_bytes()));
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                _ => return Err(self.unexpected("a value")),
+            }
+            if is_source && first != b'"' {
+                matched = false;
+            }
+            // After a complete value: close containers until one continues.
+            loop {
+                let Some(&frame) = self.frames.last() else {
+                    return Ok(matched);
+                };
+                match (self.peek_non_ws()?, frame) {
+                    (Some(b','), Frame::Object) => {
+                        self.input.advance(1);
+                        if self.peek_non_ws()? != Some(b'"') {
+                            return Err(self.unexpected("a key string"));
+                        }
+                        next_is_source = self.key(watch_source)?;
+                        continue 'value;
+                    }
+                    (Some(b','), Frame::Array) => {
+                        self.input.advance(1);
+                        continue 'value;
+                    }
+                    (Some(b'}'), Frame::Object) | (Some(b']'), Frame::Array) => {
+                        self.input.advance(1);
+                        self.frames.pop();
+                    }
+                    (_, Frame::Object) => return Err(self.unexpected("`,` or `}`")),
+                    (_, Frame::Array) => return Err(self.unexpected("`,` or `]`")),
+                }
+            }
+        }
+    }
+
+    /// A key and its colon, at the opening quote; says whether it is the record's `eventSource`.
+    fn key(&mut self, watch_source: bool) -> Scan<bool, E> {
+        self.input.advance(1);
+        let decode = watch_source && self.frames.len() == 1;
+        self.string(decode)?;
+        self.colon()?;
+        Ok(decode && self.text.is(EVENT_SOURCE_KEY))
+    }
+
+    fn colon(&mut self) -> Scan<(), E> {
+        if self.peek_non_ws()? != Some(b':') {
+            return Err(self.unexpected("`:`"));
+        }
+        self.input.advance(1);
+        Ok(())
+    }
+
+    fn push(&mut self, frame: Frame) -> Scan<(), E> {
+        if self.frames.len() >= MAX_DEPTH {
+            return Err(self.syntax(format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// A string's contents and closing quote, after the opening quote. With `decode`, its value is
+    /// left in `text`.
+    fn string(&mut self, decode: bool) -> Scan<(), E> {
+        if decode {
+            self.text.clear();
+        }
+        loop {
+            let avail = self.input.avail();
+            let stop = string_stop(avail);
+            let run = avail.get(..stop.unwrap_or(avail.len())).unwrap_or_default();
+            if let Some(at) = stop
+                && avail.get(at).is_some_and(|&byte| byte < 0x20)
+            {
+                self.input.advance(at);
+                return Err(self.syntax("a control character inside a string (it must be escaped)"));
+            }
+            let run_len = run.len();
+            if decode && run_len > 0 {
+                self.text.push(run);
+            }
+            self.input.advance(run_len);
+            match stop {
+                Some(_) => {
+                    let quote_or_backslash = self.input.avail().first().copied();
+                    self.input.advance(1);
+                    if quote_or_backslash == Some(b'"') {
+                        if decode {
+                            self.text.finish();
+                        }
+                        return Ok(());
+                    }
+                    self.escape(decode)?;
+                }
+                None => {
+                    if !self.input.fill()? {
+                        return Err(self.syntax("the text ends inside a string"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One escape sequence, after its backslash.
+    fn escape(&mut self, decode: bool) -> Scan<(), E> {
+        let Some(kind) = self.input.peek()? else {
+            return Err(self.syntax("the text ends inside an escape sequence"));
+        };
+        let simple = match kind {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                self.input.advance(1);
+                let unit = self.hex4()?;
+                if decode {
+                    self.text.push_unit(unit);
+                }
+                return Ok(());
+            }
+            _ => return Err(self.syntax("an invalid escape sequence")),
+        };
+        self.input.advance(1);
+        if decode {
+            self.text.push(&[simple]);
+        }
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Scan<u16, E> {
+        let mut unit = 0u16;
+        for _ in 0..4 {
+            let digit = match self.input.peek()? {
+                Some(byte) => (byte as char).to_digit(16),
+                None => None,
+            };
+            let Some(digit) = digit else {
+                return Err(self.syntax("a `\\u` escape needs four hex digits"));
+            };
+            self.input.advance(1);
+            unit = unit << 4 | digit as u16;
+        }
+        Ok(unit)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Scan<(), E> {
+        if self.input.avail().starts_with(word) {
+            self.input.advance(word.len());
+            return Ok(());
+        }
+        for &expected in word {
+            if self.input.peek()? != Some(expected) {
+                return Err(self.unexpected("`true`, `false` or `null`"));
+            }
+            self.input.advance(1);
+        }
+        Ok(())
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Scan<(), E> {
+        if self.input.peek()? == Some(b'-') {
+            self.input.advance(1);
+        }
+        match self.input.peek()? {
+            Some(b'0') => self.input.advance(1),
+            Some(b'1'..=b'9') => self.digits()?,
+            _ => return Err(self.unexpected("a digit")),
+        }
+        if self.input.peek()? == Some(b'.') {
+            self.input.advance(1);
+            self.one_or_more_digits()?;
+        }
+        if let Some(b'e' | b'E') = self.input.peek()? {
+            self.input.advance(1);
+            if let Some(b'+' | b'-') = self.input.peek()? {
+                self.input.advance(1);
+            }
+            self.one_or_more_digits()?;
+        }
+        Ok(())
+    }
+
+    fn one_or_more_digits(&mut self) -> Scan<(), E> {
+        if !matches!(self.input.peek()?, Some(b'0'..=b'9')) {
+            return Err(self.unexpected("a digit"));
+        }
+        self.digits()
+    }
+
+    fn digits(&mut self) -> Scan<(), E> {
+        loop {
+            let avail = self.input.avail();
+            let count = avail
+                .iter()
+                .take_while(|byte| byte.is_ascii_digit())
+                .count();
+            let all = count == avail.len();
+            self.input.advance(count);
+            if !all || !self.input.fill()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed; `None` at the end of the text.
+    #[inline]
+    fn peek_non_ws(&mut self) -> Scan<Option<u8>, E> {
+        // Compact JSON, the usual case: no whitespace at all.
+        if let Some(&byte) = self.input.avail().first()
+            && !matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+        {
+            return Ok(Some(byte));
+        }
+        loop {
+            let avail = self.input.avail();
+            match avail
+                .iter()
+                .position(|&byte| !matches!(byte, b' ' | b'\n' | b'\r' | b'\t'))
+            {
+                Some(at) => {
+                    let byte = avail.get(at).copied();
+                    self.input.advance(at);
+                    return Ok(byte);
+                }
+                None => {
+                    let len = avail.len();
+                    self.input.advance(len);
+                    if !self.input.fill()? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    fn skip_bom(&mut self) -> Scan<(), E> {
+        while self.input.avail().len() < BOM.len() && self.input.fill()? {}
+        if self.input.avail().starts_with(BOM) {
+            self.input.advance(BOM.len());
+        }
+        Ok(())
+    }
+
+    fn end_of_text(&mut self) -> Scan<(), E> {
+        match self.peek_non_ws()? {
+            None => Ok(()),
+            Some(_) => Err(self.syntax("unexpected data after the JSON text")),
+        }
+    }
+
+    fn syntax(&self, message: impl Into<String>) -> ReadError<E> {
+        ReadError::Json {
+            offset: self.input.offset(),
+            message: message.into(),
+        }
+    }
+
+    /// An error at the current byte: what was expected and what is there.
+    fn unexpected(&self, expected: &str) -> ReadError<E> {
+        let found = match self.input.avail().first() {
+            None => "the end of the text".to_owned(),
+            Some(&byte) if byte.is_ascii_graphic() => format!("`{}`", byte as char),
+            Some(&byte) => format!("byte 0x{byte:02x}"),
+        };
+        self.syntax(format!("expected {expected}, found {found}"))
+    }
+}
+
+/// Where the string's plain run ends: the first `"`, `\\` or control character.
+///
+/// CloudTrail strings are mostly short, so eight bytes a step beat setting up `memchr`; long runs
+/// go to `memchr2`, whose result is then checked for control characters.
+#[inline]
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut offset = 0;
+    for (step, word) in bytes.chunks_exact(8).enumerate() {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(word);
+        let word = u64::from_le_bytes(le);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // The lowest flagged byte is exact: a zero byte of a xor, or a byte below 0x20.
+        let found = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | word.wrapping_sub(ONES * 0x20) & !word)
+            & HIGHS;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+        if step == 8 {
+            break;
+        }
+    }
+    let rest = bytes.get(offset..).unwrap_or_default();
+    if rest.len() < 8 {
+        return rest
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+            .map(|at| offset + at);
+    }
+    let end = memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let run = rest.get(..end).unwrap_or_default();
+    // Without early exit, so it vectorises.
+    let has_control = run.iter().fold(false, |found, &byte| found | (byte < 0x20));
+    let stop = if has_control {
+        run.iter().position(|&byte| byte < 0x20)
+    } else if end < rest.len() {
+        Some(end)
+    } else {
+        None
+    };
+    stop.map(|at| offset + at)
+}
+
+/// The decoded value of a string, kept only as far as some comparison needs it.
+struct Text {
+    bytes: Vec<u8>,
+    /// `bytes` is the string's whole, exact value (not cut at the cap, no lone surrogate).
+    exact: bool,
+    /// A high surrogate escape waiting for its low half.
+    pending_high: Option<u16>,
+    /// No key or event source we compare with is longer.
+    cap: usize,
+}
+
+impl Text {
+    fn new(cap: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(cap),
+            exact: true,
+            pending_high: None,
+            cap,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.exact = true;
+        self.pending_high = None;
+    }
+
+    fn is(&self, expected: &[u8]) -> bool {
+        self.exact && self.bytes == expected
+    }
+
+    /// Adds decoded literal bytes.
+    fn push(&mut self, decoded: &[u8]) {
+        if self.pending_high.take().is_some() {
+            self.exact = false;
+        }
+        if self.bytes.len() + decoded.len() > self.cap {
+            self.exact = false;
+        } else {
+            self.bytes.extend_from_slice(decoded);
+        }
+    }
+
+    /// Adds one `\u` code unit, pairing surrogates. A lone surrogate decodes to no string, so the
+    /// text then equals nothing.
+    fn push_unit(&mut self, unit: u16) {
+        const HIGH: std::ops::RangeInclusive<u16> = 0xD800..=0xDBFF;
+        const LOW: std::ops::RangeInclusive<u16> = 0xDC00..=0xDFFF;
+        let code_point = match self.pending_high.take() {
+            Some(high) if LOW.contains(&unit) => {
+                0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00)
+            }
+            pending => {
+                if pending.is_some() || LOW.contains(&unit) {
+                    self.exact = false;
+                }
+                if HIGH.contains(&unit) {
+                    self.pending_high = Some(unit);
+                    return;
+                }
+                if LOW.contains(&unit) {
+                    return;
+                }
+                u32::from(unit)
+            }
+        };
+        match char::from_u32(code_point) {
+            Some(ch) => {
+                let mut utf8 = [0u8; 4];
+                self.push(ch.encode_utf8(&mut utf8).as_bytes());
+            }
+            None => self.exact = false,
+        }
+    }
+
+    /// Ends the string: a high surrogate still waiting is a lone one.
+    fn finish(&mut self) {
+        if self.pending_high.take().is_some() {
+            self.exact = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod string_stop_tests {
+    use proptest::prelude::*;
+
+    use super::string_stop;
+
+    fn naive(bytes: &[u8]) -> Option<usize> {
+        bytes
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+    }
+
+    proptest! {
+        #[test]
+        fn string_stop_finds_the_first_quote_backslash_or_control_character(
+            bytes in prop::collection::vec(
+                prop_oneof![8 => 0x20u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20],
+                0..200,
+            ),
+            plain_prefix in 0usize..120,
+        ) {
+            let text = [vec![b'a'; plain_prefix], bytes].concat();
+            prop_assert_eq!(string_stop(&text), naive(&text));
+        }
+    }
+}
