@@ -5,6 +5,7 @@ use lambda_runtime::LambdaEvent;
 use tokio::time::Instant;
 
 use crate::ledger::FileLedger;
+use crate::metrics;
 use crate::pipeline::{Pipeline, SnsMessage};
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
@@ -43,10 +44,22 @@ pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
         })
         .collect();
     let summary = pipeline.run(&messages, deadline).await;
+    emit_metrics(&summary, &event.context.env_config.function_name);
     if summary.objects_failed > 0 {
         Err(InvocationFailed { summary })
     } else {
         Ok(summary)
+    }
+}
+
+/// Writes the invocation's figures to stdout as one CloudWatch EMF line (see [`metrics`]).
+fn emit_metrics(summary: &InvocationSummary, function_name: &str) {
+    use std::io::Write;
+    let timestamp_ms = jiff::Timestamp::now().as_millisecond();
+    let line = metrics::emf_line(summary, function_name, timestamp_ms);
+    // Not `println!`: it panics when stdout is gone, and a lost metric must not kill the process.
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
+        tracing::warn!(error = %error, "could not write the metrics line to stdout");
     }
 }
 

@@ -23,6 +23,7 @@ pub mod handler;
 pub mod item;
 pub mod ledger;
 pub mod log_key;
+pub mod metrics;
 pub mod notification;
 pub mod pipeline;
 pub mod reader;

@@ -5,8 +5,13 @@
 //! channel between them and the writer's batches in flight.
 
 use std::collections::BTreeSet;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, ReadBuf};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -27,6 +32,11 @@ use crate::writer::{ItemWriter, WriteError, WriterOptions};
 
 /// Records whose items may wait between the reading thread and the writer.
 const RECORDS_IN_CHANNEL: usize = 256;
+
+/// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
+/// opening an object, but not a body cut short; reading again from the start is safe because item
+/// writes are idempotent.
+pub const READ_ATTEMPTS: u32 = 3;
 
 /// One SNS message of an event: its id (for logs) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +80,13 @@ pub enum ObjectError {
     Source(#[from] SourceError),
     #[error("cannot read the log file: {0}")]
     Read(ReadError<WriterStopped>),
+    #[error(
+        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (Lambda will retry the notification)"
+    )]
+    ReadInterrupted {
+        attempts: u32,
+        source: ReadError<WriterStopped>,
+    },
     #[error("cannot write its items: {0}")]
     Write(#[from] WriteError),
     #[error("its items are written but its summaries or marker are not: {0}")]
@@ -260,7 +277,9 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             return failure(ObjectError::DeadlineNear, ObjectCounts::default());
         }
 
-        let work = self.process_and_record(object);
+        // Boxed: the nested futures of reading, writing, retrying and recording are otherwise too
+        // deep for the compiler's layout computation, and one allocation per object costs nothing.
+        let work = Box::pin(self.process_and_record(object));
         let result = match deadline {
             // Stop a little before Lambda would kill the process, so the error can be reported.
             Some(deadline) => {
@@ -295,7 +314,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
-        let (counts, activity) = self.read_and_write(object).await?;
+        let (counts, activity) = self.read_with_retries(object).await?;
         let source_object = object.to_string();
         let recorded = async {
             self.ledger
@@ -315,9 +334,55 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
     }
 
+    /// Reads and writes the object, reading it again when its connection failed mid-body.
+    ///
+    /// The counts are those of the last read, but for `write_requests`, which counts the requests
+    /// of every read: each was sent.
+    async fn read_with_retries(
+        &self,
+        object: &ObjectLocation,
+    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
+        let mut attempt = 1;
+        let mut earlier_write_requests = 0;
+        loop {
+            let transport_failed = Arc::new(AtomicBool::new(false));
+            let outcome = self
+                .read_and_write(object, Arc::clone(&transport_failed))
+                .await;
+            match outcome {
+                Err((ObjectError::Read(error), counts))
+                    if transport_failed.load(Ordering::Relaxed) && attempt < READ_ATTEMPTS =>
+                {
+                    warn!(object = %object, attempt, error = %error, "the connection failed while reading: reading the object again");
+                    earlier_write_requests += counts.write_requests;
+                    attempt += 1;
+                }
+                Err((ObjectError::Read(error), mut counts))
+                    if transport_failed.load(Ordering::Relaxed) =>
+                {
+                    counts.write_requests += earlier_write_requests;
+                    let error = ObjectError::ReadInterrupted {
+                        attempts: attempt,
+                        source: error,
+                    };
+                    return Err((error, counts));
+                }
+                Ok((mut counts, activity)) => {
+                    counts.write_requests += earlier_write_requests;
+                    return Ok((counts, activity));
+                }
+                Err((error, mut counts)) => {
+                    counts.write_requests += earlier_write_requests;
+                    return Err((error, counts));
+                }
+            }
+        }
+    }
+
     async fn read_and_write(
         &self,
         object: &ObjectLocation,
+        transport_failed: Arc<AtomicBool>,
     ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
         let body = self
             .source
@@ -332,7 +397,10 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         let context = self.audit_context(object);
         let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(RECORDS_IN_CHANNEL);
         let uri = object.to_string();
-        let input = SyncIoBridge::new(body.reader);
+        let input = SyncIoBridge::new(WatchedBody {
+            inner: body.reader,
+            failed: transport_failed,
+        });
         let reading = tokio::task::spawn_blocking(move || {
             read_records(input, &reader_options, &context, &uri, items_tx)
         });
@@ -392,6 +460,27 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             ingested_at: now.to_string(),
             expires_at,
         }
+    }
+}
+
+/// An object's byte stream that notes when the stream itself failed (a connection reset, a body
+/// cut short), as opposed to its bytes being wrong: only the former is worth reading again.
+struct WatchedBody {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl AsyncRead for WatchedBody {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = self.inner.as_mut().poll_read(context, buffer);
+        if let Poll::Ready(Err(_)) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
     }
 }
 

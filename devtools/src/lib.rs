@@ -3,12 +3,14 @@
 //! Nothing here ships in the Lambda.
 
 pub mod a4b_records;
+pub mod fault_proxy;
 pub mod lambda_process;
 pub mod local;
 pub mod moto;
 pub mod runtime_api;
 pub mod samples;
 
+pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
 pub use lambda_process::LambdaProcess;
 pub use moto::MotoServer;
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};

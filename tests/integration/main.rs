@@ -8,3 +8,4 @@ mod handler_path;
 mod harness;
 mod lambda_binary;
 mod oracle;
+mod reliability;
