@@ -33,7 +33,12 @@ pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
     pipeline: &Pipeline<S, K, L>,
     event: LambdaEvent<SnsEvent>,
 ) -> Result<InvocationSummary, InvocationFailed> {
-    let deadline = remaining_time(&event.context).map(|remaining| Instant::now() + remaining);
+    let remaining = remaining_time(&event.context);
+    tracing::debug!(
+        remaining_ms = remaining.map(|left| left.as_millis() as u64),
+        "invocation deadline"
+    );
+    let deadline = remaining.map(|remaining| Instant::now() + remaining);
     let messages: Vec<SnsMessage> = event
         .payload
         .records
@@ -64,13 +69,23 @@ fn emit_metrics(summary: &InvocationSummary, function_name: &str) {
 }
 
 /// The time left before Lambda's deadline, from the context (epoch milliseconds).
+///
+/// Lambda always starts an invocation with its deadline ahead. A deadline that is missing (0) or
+/// already past at the start comes from a local runner that does not keep one (`cargo lambda watch`
+/// sends such values): the invocation then runs without a deadline instead of failing every object.
 fn remaining_time(context: &lambda_runtime::Context) -> Option<std::time::Duration> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
     let deadline = std::time::Duration::from_millis(context.deadline);
-    // A deadline of 0 means none was given (local runners): no deadline then.
-    (context.deadline > 0).then(|| deadline.saturating_sub(now))
+    let remaining = deadline.checked_sub(now).filter(|left| !left.is_zero());
+    if remaining.is_none() {
+        tracing::warn!(
+            deadline_ms = context.deadline,
+            "the invocation's deadline is not in the future: running without one"
+        );
+    }
+    remaining
 }
 
 impl From<InvocationFailed> for lambda_runtime::Diagnostic {
@@ -79,5 +94,43 @@ impl From<InvocationFailed> for lambda_runtime::Diagnostic {
             error_type: "ObjectsFailed".to_owned(),
             error_message: failure.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_with_deadline(deadline_ms: u64) -> lambda_runtime::Context {
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = deadline_ms;
+        context
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|now| now.as_millis() as u64)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_deadline_ahead_gives_the_time_left() {
+        let remaining = remaining_time(&context_with_deadline(now_ms() + 60_000)).unwrap();
+        assert!(
+            remaining > std::time::Duration::from_secs(50)
+                && remaining <= std::time::Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn a_missing_or_past_deadline_means_no_deadline() {
+        assert_eq!(remaining_time(&context_with_deadline(0)), None);
+        // cargo lambda watch sends the timeout itself (600000) rather than an epoch time.
+        assert_eq!(remaining_time(&context_with_deadline(600_000)), None);
+        assert_eq!(
+            remaining_time(&context_with_deadline(now_ms() - 1_000)),
+            None
+        );
     }
 }
