@@ -11,7 +11,9 @@ use a4b_audit_devtools::fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::support::{Scene, fast_writer, gzip, log_file, log_key, mixed_records, sns_event};
+use crate::harness::{TestEnv, cloudtrail_event, gzip, invoke, log_file, log_key, pipeline_at};
+
+use super::support::{fast_writer, mixed_records};
 
 /// A4B records in the good object each test sends along.
 const GOOD_RECORDS: usize = 12;
@@ -19,7 +21,7 @@ const GOOD_RECORDS: usize = 12;
 /// Puts a good log file and `bad` (when given) and runs one notification naming both, the bad one
 /// first. Returns the failure and checks that the good object was written all the same.
 async fn run_with_bad_object(
-    scene: &Scene,
+    env: &TestEnv,
     endpoint: &str,
     config: Config,
     bad: Option<Vec<u8>>,
@@ -27,18 +29,16 @@ async fn run_with_bad_object(
     let bad_key = log_key(1);
     let good_key = log_key(2);
     if let Some(bad) = bad {
-        scene.put(&bad_key, bad).await;
+        env.put(&bad_key, bad).await;
     }
-    scene
-        .put(&good_key, log_file(&mixed_records(7, GOOD_RECORDS)))
+    env.put(&good_key, log_file(&mixed_records(7, GOOD_RECORDS)))
         .await;
     let options = PipelineOptions {
         writer: fast_writer(3),
         ..PipelineOptions::default()
     };
-    let event = sns_event(&scene.bucket, &[&[bad_key.clone(), good_key.clone()]]);
-    let failure = scene
-        .invoke(endpoint, config, options, event)
+    let event = cloudtrail_event(&env.bucket, &[&[bad_key.clone(), good_key.clone()]]);
+    let failure = invoke(&pipeline_at(endpoint, config, options).await, event)
         .await
         .expect_err("the invocation must fail when an object fails");
 
@@ -46,9 +46,9 @@ async fn run_with_bad_object(
     assert_eq!(summary.objects_failed, 1, "{summary:?}");
     assert_eq!(summary.objects_processed, 1, "{summary:?}");
     // Every record of the good object is in the table (a user item each).
-    let good_uri = format!("s3://{}/{good_key}", scene.bucket);
-    let good_user_items = scene
-        .table_items(&scene.table)
+    let good_uri = format!("s3://{}/{good_key}", env.bucket);
+    let good_user_items = env
+        .items()
         .await
         .into_iter()
         .filter(|item| {
@@ -61,7 +61,7 @@ async fn run_with_bad_object(
     assert_eq!(good_user_items, GOOD_RECORDS);
 
     let note = &summary.failed[0];
-    assert_eq!(note.object, format!("s3://{}/{bad_key}", scene.bucket));
+    assert_eq!(note.object, format!("s3://{}/{bad_key}", env.bucket));
     // The invocation's error names the object and the cause too.
     assert!(failure.to_string().contains(&note.object), "{failure}");
     let reason = note.reason.clone();
@@ -69,9 +69,9 @@ async fn run_with_bad_object(
 }
 
 async fn run_row(test: &str, bad: Option<Vec<u8>>) -> String {
-    let scene = Scene::new(test).await;
-    let config = scene.config(&scene.table);
-    run_with_bad_object(&scene, &scene.moto.endpoint(), config, bad)
+    let env = TestEnv::new(test).await;
+    let config = env.config();
+    run_with_bad_object(&env, &env.endpoint, config, bad)
         .await
         .1
 }
@@ -88,7 +88,7 @@ async fn a_missing_object_fails_as_no_such_key() {
 #[tokio::test]
 async fn an_object_the_role_cannot_read_fails_as_access_denied() {
     // moto does not enforce IAM: the proxy answers GetObject with S3's 403 AccessDenied.
-    let scene = Scene::new("bad-denied").await;
+    let env = TestEnv::new("bad-denied").await;
     let plan = FaultPlan {
         seed: 1,
         get_object: {
@@ -98,12 +98,10 @@ async fn an_object_the_role_cannot_read_fails_as_access_denied() {
         },
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let config = scene.config(&scene.table);
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let config = env.config();
     let (_, reason) = run_with_bad_object(
-        &scene,
+        &env,
         &proxy.endpoint(),
         config,
         Some(log_file(&mixed_records(1, 3))),
@@ -168,13 +166,13 @@ async fn an_empty_object_fails_as_empty() {
 
 #[tokio::test]
 async fn an_object_over_the_size_cap_fails_as_too_large() {
-    let scene = Scene::new("bad-too-large").await;
+    let env = TestEnv::new("bad-too-large").await;
     let limit = 200_000;
-    let mut config = scene.config(&scene.table);
+    let mut config = env.config();
     config.max_object_bytes = limit;
     // The good object of the helper stays under the cap; this one does not.
     let big = log_file(&mixed_records(9, 400));
-    let (_, reason) = run_with_bad_object(&scene, &scene.moto.endpoint(), config, Some(big)).await;
+    let (_, reason) = run_with_bad_object(&env, &env.endpoint, config, Some(big)).await;
     assert!(
         reason.starts_with(&format!(
             "cannot read the log file: the object inflates past the limit of {limit} bytes"
@@ -205,13 +203,13 @@ fn decompression_bomb() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_decompression_bomb_fails_at_the_cap() {
-    let scene = Scene::new("bad-bomb").await;
+    let env = TestEnv::new("bad-bomb").await;
     let limit = 16 << 20;
-    let mut config = scene.config(&scene.table);
+    let mut config = env.config();
     config.max_object_bytes = limit;
     let bomb = decompression_bomb();
     assert!(bomb.len() < 8 << 20);
-    let (_, reason) = run_with_bad_object(&scene, &scene.moto.endpoint(), config, Some(bomb)).await;
+    let (_, reason) = run_with_bad_object(&env, &env.endpoint, config, Some(bomb)).await;
     assert!(
         reason.starts_with(&format!(
             "cannot read the log file: the object inflates past the limit of {limit} bytes"
@@ -222,39 +220,28 @@ async fn a_decompression_bomb_fails_at_the_cap() {
 
 #[tokio::test]
 async fn an_object_in_a_bucket_not_allowed_is_refused_without_reading_it() {
-    let scene = Scene::new("bad-bucket").await;
-    let allowed = scene.bucket.clone();
-    let table = scene.table.clone();
-    let config = Config::from_lookup(|name| match name {
-        "TABLE_NAME" => Some(table.clone()),
-        "ALLOWED_BUCKETS" => Some(format!("{allowed},another-trail")),
-        _ => None,
-    })
-    .unwrap();
+    let env = TestEnv::new("bad-bucket").await;
+    let config = env.config_with(&[("ALLOWED_BUCKETS", &format!("{},another-trail", env.bucket))]);
     // A forged notification names a bucket the function must not read.
-    let stranger = Scene::new("bad-bucket-stranger").await;
+    let stranger = TestEnv::new("bad-bucket-stranger").await;
     let forged_key = log_key(1);
     stranger
         .put(&forged_key, log_file(&mixed_records(5, 4)))
         .await;
     let good_key = log_key(2);
-    scene
-        .put(&good_key, log_file(&mixed_records(7, GOOD_RECORDS)))
+    env.put(&good_key, log_file(&mixed_records(7, GOOD_RECORDS)))
         .await;
-    let mut event = sns_event(&stranger.bucket, &[std::slice::from_ref(&forged_key)]);
+    let mut event = cloudtrail_event(&stranger.bucket, &[std::slice::from_ref(&forged_key)]);
     event
         .records
-        .extend(sns_event(&scene.bucket, &[&[good_key]]).records);
+        .extend(cloudtrail_event(&env.bucket, &[&[good_key]]).records);
 
-    let failure = scene
-        .invoke(
-            &scene.moto.endpoint(),
-            config,
-            PipelineOptions::default(),
-            event,
-        )
-        .await
-        .unwrap_err();
+    let failure = invoke(
+        &pipeline_at(&env.endpoint, config, PipelineOptions::default()).await,
+        event,
+    )
+    .await
+    .unwrap_err();
     let summary = &failure.summary;
     assert_eq!(summary.objects_failed, 1);
     assert_eq!(summary.objects_processed, 1);
@@ -270,5 +257,5 @@ async fn an_object_in_a_bucket_not_allowed_is_refused_without_reading_it() {
         "{summary:?}"
     );
     assert_eq!(summary.counts.a4b_records, GOOD_RECORDS as u64);
-    assert!(stranger.table_items(&scene.table).await.len() as u64 == summary.counts.items_written);
+    assert!(env.items().await.len() as u64 == summary.counts.items_written);
 }
