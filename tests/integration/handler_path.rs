@@ -4,7 +4,6 @@
 use a4b_audit::handler;
 use a4b_audit::summary::InvocationSummary;
 use aws_lambda_events::event::sns::SnsEvent;
-use lambda_runtime::{Context, LambdaEvent};
 
 use crate::harness::TestEnv;
 use crate::oracle::ComparableItem;
@@ -20,8 +19,7 @@ async fn invoke(
     env: &TestEnv,
     event: SnsEvent,
 ) -> Result<InvocationSummary, handler::InvocationFailed> {
-    let pipeline = env.pipeline(env.config());
-    handler::handle(&pipeline, LambdaEvent::new(event, Context::default())).await
+    crate::harness::invoke(&env.pipeline(env.config()), event).await
 }
 
 fn expected(env: &TestEnv, keys: &[&str]) -> Vec<ComparableItem> {

@@ -1,26 +1,33 @@
-//! What every integration test needs: the shared moto server, a fresh bucket and table per test,
-//! the sample events and logs of `events/`, and the pipeline wired to the emulator.
+//! What every integration test needs: the shared moto server, a bucket and a table of its own per
+//! test, log files and SNS events to put in them, the table read back, and the pipeline as the
+//! Lambda builds it, against moto or another endpoint (the fault proxy).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use a4b_audit::config::Config;
-use a4b_audit::ledger::DynamoDbLedger;
+use a4b_audit::handler::{self, InvocationFailed};
+use a4b_audit::ledger::{DynamoDbLedger, FileLedger};
 use a4b_audit::pipeline::{Pipeline, PipelineOptions};
-use a4b_audit::sink::DynamoDbSink;
-use a4b_audit::source::S3Source;
+use a4b_audit::sink::{DynamoDbSink, ItemSink};
+use a4b_audit::source::{ObjectSource, S3Source};
+use a4b_audit::summary::InvocationSummary;
 use a4b_audit::writer::WriterOptions;
 use a4b_audit_devtools::moto::{self, MotoServer};
 use a4b_audit_devtools::samples;
 use aws_lambda_events::event::sns::SnsEvent;
-use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
 
 use crate::oracle::{self, ComparableItem};
 
 /// A table item as scanned, attributes by name.
-pub type TableItem = BTreeMap<String, AttributeValue>;
+pub type TableItem = moto::Item;
+
+/// The account of the generated log keys and records.
+pub const ACCOUNT: &str = "123456789012";
 
 /// One test's own bucket and table in the shared emulator.
 pub struct TestEnv {
@@ -32,29 +39,39 @@ pub struct TestEnv {
     pub table: String,
 }
 
+/// A valid bucket or table name no other test of this process uses (moto is shared by all of
+/// them), with the test's name in it to find its resources in moto's log.
+fn unique_name(prefix: &str, test_name: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let slug: String = test_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    format!("{prefix}{n}-{slug}")
+        .trim_end_matches('-')
+        .to_owned()
+}
+
 impl TestEnv {
     /// A new bucket and table, named after the test so that tests can run in parallel.
     pub async fn new(test_name: &str) -> TestEnv {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let slug: String = test_name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .take(40)
-            .collect();
-        let moto = MotoServer::shared().expect("moto server (run scripts/test to install it)");
+        let moto = MotoServer::shared().unwrap_or_else(|error| {
+            panic!("moto server (set A4B_MOTO_SERVER or make .venv): {error}")
+        });
         let endpoint = moto.endpoint();
         let sdk_config = moto::sdk_config(&endpoint).await;
         let s3 = moto::s3_client(&sdk_config);
         let dynamodb = moto::dynamodb_client(&sdk_config);
-        let bucket = format!("t{n}-{slug}").trim_end_matches('-').to_owned();
-        let table = format!("audit-{n}-{slug}");
+        let bucket = unique_name("t", test_name);
+        let table = unique_name("audit-", test_name);
         moto::create_bucket(&s3, &bucket)
             .await
             .expect("create bucket");
@@ -69,6 +86,15 @@ impl TestEnv {
             bucket,
             table,
         }
+    }
+
+    /// Another table on the same server, for a second run to compare with.
+    pub async fn another_table(&self, test_name: &str) -> String {
+        let table = unique_name("audit-", test_name);
+        moto::create_audit_table(&self.dynamodb, &table)
+            .await
+            .expect("create table");
+        table
     }
 
     pub async fn put(&self, key: &str, body: Vec<u8>) {
@@ -97,17 +123,13 @@ impl TestEnv {
         self.config_with(&[])
     }
 
+    /// The function's settings with these environment variables too (`TABLE_NAME` included, for
+    /// another table).
     pub fn config_with(&self, extra: &[(&str, &str)]) -> Config {
-        let table = self.table.clone();
-        let extra: BTreeMap<String, String> = extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| match name {
-            "TABLE_NAME" => Some(table.clone()),
-            other => extra.get(other).cloned(),
-        })
-        .expect("test config")
+        let mut variables: BTreeMap<String, String> =
+            BTreeMap::from([("TABLE_NAME".to_owned(), self.table.clone())]);
+        variables.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_lookup(|name| variables.get(name).cloned()).expect("test config")
     }
 
     /// The production pipeline (S3 source, DynamoDB sink and ledger, writer), as the Lambda main
@@ -115,8 +137,8 @@ impl TestEnv {
     pub fn pipeline(&self, config: Config) -> Pipeline<S3Source, DynamoDbSink, DynamoDbLedger> {
         let options = PipelineOptions {
             writer: WriterOptions {
-                base_delay: std::time::Duration::from_millis(5),
-                max_delay: std::time::Duration::from_millis(50),
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(50),
                 ..WriterOptions::default()
             },
             ..PipelineOptions::default()
@@ -132,11 +154,14 @@ impl TestEnv {
         .with_ledger(DynamoDbLedger::new(dynamodb, table))
     }
 
-    /// Every item of the table, sorted by key.
+    /// Every item of the test's table, sorted by key.
     pub async fn items(&self) -> Vec<TableItem> {
-        moto::scan_items(&self.dynamodb, &self.table)
-            .await
-            .expect("scan")
+        self.items_in(&self.table).await
+    }
+
+    /// Every item of `table`, sorted by key.
+    pub async fn items_in(&self, table: &str) -> Vec<TableItem> {
+        moto::scan_items(&self.dynamodb, table).await.expect("scan")
     }
 
     /// The table's audit event items in the oracle's comparable form (without `ingested_at`).
@@ -173,13 +198,38 @@ impl TestEnv {
     }
 }
 
+/// The pipeline the Lambda main builds, with SDK clients at `endpoint` (moto or the fault proxy):
+/// S3 with the SDK's standard retries, DynamoDB with retries off (the writer retries). Without the
+/// ledger, so that the table holds only audit event items and two runs compare item for item.
+pub async fn pipeline_at(
+    endpoint: &str,
+    config: Config,
+    options: PipelineOptions,
+) -> Pipeline<S3Source, DynamoDbSink> {
+    let sdk_config = moto::sdk_config(endpoint).await;
+    let sink = DynamoDbSink::new(
+        a4b_audit::aws::dynamodb_client(&sdk_config),
+        config.table_name.clone(),
+    );
+    let source = S3Source::new(a4b_audit::aws::s3_client(&sdk_config));
+    Pipeline::new(source, sink, config, options)
+}
+
+/// Runs the real handler once, as the Lambda runtime would, without a deadline.
+pub async fn invoke<S: ObjectSource, K: ItemSink, L: FileLedger>(
+    pipeline: &Pipeline<S, K, L>,
+    event: SnsEvent,
+) -> Result<InvocationSummary, InvocationFailed> {
+    handler::handle(pipeline, LambdaEvent::new(event, Context::default())).await
+}
+
 /// An SNS event in the Lambda envelope carrying these messages.
 pub fn sns_event(messages: &[&str]) -> SnsEvent {
     let records: Vec<Value> = messages
         .iter()
         .enumerate()
         .map(|(i, message)| {
-            serde_json::json!({
+            json!({
                 "EventSource": "aws:sns",
                 "EventVersion": "1.0",
                 "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:trail-topic:5e8d5b5c-0000-4000-8000-000000000000",
@@ -199,21 +249,35 @@ pub fn sns_event(messages: &[&str]) -> SnsEvent {
             })
         })
         .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("SNS event")
+    serde_json::from_value(json!({ "Records": records })).expect("SNS event")
 }
 
 /// A CloudTrail delivery notification naming these keys.
 pub fn cloudtrail_message(bucket: &str, keys: &[&str]) -> String {
-    serde_json::json!({ "s3Bucket": bucket, "s3ObjectKey": keys }).to_string()
+    json!({ "s3Bucket": bucket, "s3ObjectKey": keys }).to_string()
 }
 
-pub fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+/// An SNS event carrying one CloudTrail delivery notification per group of keys.
+pub fn cloudtrail_event(bucket: &str, key_groups: &[&[String]]) -> SnsEvent {
+    let messages: Vec<String> = key_groups
+        .iter()
+        .map(|keys| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            cloudtrail_message(bucket, &keys)
+        })
+        .collect();
+    let messages: Vec<&str> = messages.iter().map(String::as_str).collect();
+    sns_event(&messages)
+}
+
+/// A log file as CloudTrail writes it: `{"Records":[...]}`, gzipped.
+pub fn log_file(records: &[Value]) -> Vec<u8> {
+    gzip(json!({ "Records": records }).to_string().as_bytes())
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).expect("gzip");
     encoder.finish().expect("gzip")
 }
@@ -229,10 +293,36 @@ pub fn gunzip(bytes: &[u8]) -> String {
 
 /// A log key CloudTrail could have written, for file `n` of a test.
 pub fn log_key(n: u32) -> String {
-    format!(
-        "AWSLogs/123456789012/CloudTrail/us-east-1/2023/07/10/123456789012_CloudTrail_us-east-1_20230710T12{:02}Z_Test{n:012}.json.gz",
-        n % 60
+    cloudtrail_key(
+        None,
+        ACCOUNT,
+        "us-east-1",
+        "20230710",
+        &format!("Test{n:012}"),
     )
+}
+
+/// The key CloudTrail gives a log file: `AWSLogs/[org/]account/CloudTrail/region/YYYY/MM/DD/name`,
+/// `day` as `YYYYMMDD`.
+pub fn cloudtrail_key(
+    organization: Option<&str>,
+    account: &str,
+    region: &str,
+    day: &str,
+    id: &str,
+) -> String {
+    let (year, rest) = day.split_at(4);
+    let (month, day_of_month) = rest.split_at(2);
+    let organization = organization
+        .map(|org| format!("{org}/"))
+        .unwrap_or_default();
+    format!(
+        "AWSLogs/{organization}{account}/CloudTrail/{region}/{year}/{month}/{day_of_month}/{account}_CloudTrail_{region}_{day}T1200Z_{id}.json.gz"
+    )
+}
+
+pub fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
 }
 
 fn is_event_item(item: &TableItem) -> bool {

@@ -3,7 +3,6 @@
 //! One binary, so it links once; each test works in its own bucket and table.
 
 mod cli;
-mod failures;
 mod handler_path;
 mod harness;
 mod lambda_binary;

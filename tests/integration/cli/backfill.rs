@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    ACCOUNT, OTHER_ACCOUNT, TestEnv, a4b_record, log_file, log_key, n, other_record, room_arn, s,
-    user_arn,
-};
+use crate::harness::{ACCOUNT, TestEnv, cloudtrail_key, log_file};
+
+use super::{OTHER_ACCOUNT, a4b_record, n, other_record, room_arn, s, user_arn};
 
 const ORGANIZATION: &str = "o-abc123def4";
 
@@ -18,18 +17,18 @@ struct Tree {
 }
 
 async fn tree(env: &TestEnv) -> Tree {
-    let file_a = log_key(None, ACCOUNT, "us-east-1", "20230501", "aaaa");
-    let file_b = log_key(None, ACCOUNT, "eu-west-1", "20230502", "bbbb");
-    let file_c = log_key(
+    let file_a = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "aaaa");
+    let file_b = cloudtrail_key(None, ACCOUNT, "eu-west-1", "20230502", "bbbb");
+    let file_c = cloudtrail_key(
         Some(ORGANIZATION),
         OTHER_ACCOUNT,
         "us-east-1",
         "20230501",
         "cccc",
     );
-    let file_d = log_key(None, ACCOUNT, "us-east-1", "20230503", "dddd");
-    let bad_file = log_key(None, ACCOUNT, "us-east-1", "20230501", "bad0");
-    env.put_object(
+    let file_d = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230503", "dddd");
+    let bad_file = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "bad0");
+    env.put(
         &file_a,
         log_file(&[
             a4b_record("e1", "2023-05-01T11:58:00Z", "alice", Some("r1")),
@@ -38,7 +37,7 @@ async fn tree(env: &TestEnv) -> Tree {
         ]),
     )
     .await;
-    env.put_object(
+    env.put(
         &file_b,
         log_file(&[a4b_record(
             "e3",
@@ -48,7 +47,7 @@ async fn tree(env: &TestEnv) -> Tree {
         )]),
     )
     .await;
-    env.put_object(
+    env.put(
         &file_c,
         log_file(&[a4b_record(
             "e4",
@@ -58,22 +57,22 @@ async fn tree(env: &TestEnv) -> Tree {
         )]),
     )
     .await;
-    env.put_object(
+    env.put(
         &file_d,
         log_file(&[a4b_record("e5", "2023-05-03T11:57:00Z", "dave", Some("r3"))]),
     )
     .await;
-    env.put_object(&bad_file, b"this is not gzip nor JSON".to_vec())
+    env.put(&bad_file, b"this is not gzip nor JSON".to_vec())
         .await;
     // A digest in its own folder (never listed) and one misplaced in a log folder (skipped).
     let digest_name =
         format!("{ACCOUNT}_CloudTrail-Digest_us-east-1_t_us-east-1_20230501T120000Z.json.gz");
-    env.put_object(
+    env.put(
         &format!("AWSLogs/{ACCOUNT}/CloudTrail-Digest/us-east-1/2023/05/01/{digest_name}"),
         b"{}".to_vec(),
     )
     .await;
-    env.put_object(
+    env.put(
         &format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2023/05/01/{digest_name}"),
         b"{}".to_vec(),
     )
@@ -121,7 +120,10 @@ fn run(env: &TestEnv, args: &[String]) -> super::CliRun {
 
 #[tokio::test]
 async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_bad_file() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new(
+        "cli-backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_bad_file",
+    )
+    .await;
     let tree = tree(&env).await;
     let first = run(&env, &backfill_args(&env));
     assert_eq!(first.code, Some(1), "the bad file fails the run: {first:?}");
@@ -213,7 +215,7 @@ async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_
 
 #[tokio::test]
 async fn resume_skips_the_files_already_done() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-resume_skips_the_files_already_done").await;
     let tree = tree(&env).await;
     let first = run(&env, &backfill_args(&env));
     assert_eq!(first.code, Some(1), "{first:?}");
@@ -251,7 +253,7 @@ async fn resume_skips_the_files_already_done() {
 
 #[tokio::test]
 async fn backfill_of_only_good_files_exits_zero() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-backfill_of_only_good_files_exits_zero").await;
     let tree = tree(&env).await;
     let run = env.cli(&[
         "backfill",

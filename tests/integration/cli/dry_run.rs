@@ -1,15 +1,14 @@
 //! `process --dry-run` prints exactly the items the Lambda's pipeline writes for the same file.
 
-use a4b_audit::config::Config;
-use a4b_audit::ledger::DynamoDbLedger;
 use a4b_audit::notification::ObjectRef;
-use a4b_audit::pipeline::{ObjectOutcome, Pipeline, PipelineOptions};
-use a4b_audit::sink::DynamoDbSink;
-use a4b_audit::source::{ObjectLocation, S3Source};
+use a4b_audit::pipeline::ObjectOutcome;
+use a4b_audit::source::ObjectLocation;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use super::{ACCOUNT, TestEnv, a4b_record, log_file, log_key, other_record, s};
+use crate::harness::{ACCOUNT, TestEnv, cloudtrail_key, log_file};
+
+use super::{a4b_record, other_record};
 
 /// An item read from the table as the dry run prints it.
 fn json_of(value: &AttributeValue) -> Value {
@@ -35,9 +34,9 @@ fn by_key(mut items: Vec<Value>) -> Vec<Value> {
 
 #[tokio::test]
 async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
-    let env = TestEnv::new().await;
-    let key = log_key(None, ACCOUNT, "us-east-1", "20230501", "dry0");
-    env.put_object(
+    let env = TestEnv::new("cli-dry_run_prints_what_the_lambda_writes_for_the_same_file").await;
+    let key = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "dry0");
+    env.put(
         &key,
         log_file(&[
             a4b_record("e1", "2023-05-01T11:58:00Z", "alice", Some("r1")),
@@ -59,16 +58,7 @@ async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
         .collect();
 
     // The Lambda's way: the same pipeline, S3 source, DynamoDB sink and ledger.
-    let config =
-        Config::from_lookup(|name| (name == "TABLE_NAME").then(|| env.table.clone())).unwrap();
-    let dynamodb = a4b_audit::aws::dynamodb_client(&env.sdk_config);
-    let pipeline = Pipeline::new(
-        S3Source::new(a4b_audit::aws::s3_client(&env.sdk_config)),
-        DynamoDbSink::new(dynamodb.clone(), &env.table),
-        config,
-        PipelineOptions::default(),
-    )
-    .with_ledger(DynamoDbLedger::new(dynamodb, &env.table));
+    let pipeline = env.pipeline(env.config());
     let object = ObjectLocation::S3(ObjectRef {
         bucket: env.bucket.clone(),
         key: key.clone(),
@@ -79,10 +69,9 @@ async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
         "{outcome:?}"
     );
     let written: Vec<Value> = env
-        .items()
+        .event_items()
         .await
         .iter()
-        .filter(|item| s(item, "pk").starts_with("ROOM#") || s(item, "pk").starts_with("USER#"))
         .map(|item| {
             let object: serde_json::Map<String, Value> = item
                 .iter()
@@ -105,7 +94,7 @@ async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
 #[tokio::test]
 async fn dry_run_reads_local_files_and_folders_without_aws() {
     let dir = tempfile::tempdir().unwrap();
-    let key = log_key(None, ACCOUNT, "us-east-1", "20230501", "loc0");
+    let key = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "loc0");
     let path = dir.path().join(&key);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(

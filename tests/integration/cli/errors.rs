@@ -1,6 +1,8 @@
 //! Clear errors and the exit codes scripts rely on: 2 for usage and configuration, 1 for the rest.
 
-use super::{ACCOUNT, TestEnv, run_cli};
+use crate::harness::{ACCOUNT, TestEnv};
+
+use super::run_cli;
 
 #[test]
 fn a_bad_uri_is_a_usage_error() {
@@ -49,7 +51,7 @@ fn help_of_every_command_shows_examples() {
 
 #[tokio::test]
 async fn a_missing_table_is_named_with_its_region() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-a_missing_table_is_named_with_its_region").await;
     let run = env.cli(&["rooms", "--table", "no-such-table"]);
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
@@ -73,8 +75,8 @@ async fn a_missing_table_is_named_with_its_region() {
 
 #[tokio::test]
 async fn a_bucket_without_cloudtrail_files_says_where_it_looked() {
-    let env = TestEnv::new().await;
-    env.put_object("exports/report.csv", b"a,b".to_vec()).await;
+    let env = TestEnv::new("cli-a_bucket_without_cloudtrail_files_says_where_it_looked").await;
+    env.put("exports/report.csv", b"a,b".to_vec()).await;
     let run = env.cli(&["backfill", &format!("s3://{}/exports", env.bucket)]);
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
@@ -88,7 +90,7 @@ async fn a_bucket_without_cloudtrail_files_says_where_it_looked() {
 
 #[tokio::test]
 async fn a_missing_bucket_is_named() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-a_missing_bucket_is_named").await;
     let run = env.cli(&["backfill", "s3://no-such-bucket-a4b-cli"]);
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
@@ -100,7 +102,7 @@ async fn a_missing_bucket_is_named() {
 
 #[tokio::test]
 async fn backfill_refuses_from_after_to() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-backfill_refuses_from_after_to").await;
     let run = env.cli(&[
         "backfill",
         &format!("s3://{}", env.bucket),

@@ -7,7 +7,9 @@ use a4b_audit::ledger::{
 };
 use a4b_audit::summary::ObjectCounts;
 
-use super::{TestEnv, n, s};
+use crate::harness::TestEnv;
+
+use super::{n, s};
 
 fn update(pk: &str, sk: &str, event_count: u64, last_event_time: &str) -> SummaryUpdate {
     SummaryUpdate {
@@ -43,7 +45,9 @@ fn row(pk: &str, sk: &str, count: &str, last: &str) -> (String, String, String, 
 
 #[tokio::test]
 async fn a_files_summary_updates_are_applied_once_however_often_it_is_recorded() {
-    let env = TestEnv::new().await;
+    let env =
+        TestEnv::new("cli-a_files_summary_updates_are_applied_once_however_often_it_is_recorded")
+            .await;
     let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
     let updates = vec![
         update(ROOM_SUMMARY_PK, "room-a", 2, "2023-05-01T10:00:00Z"),
@@ -81,7 +85,8 @@ async fn a_files_summary_updates_are_applied_once_however_often_it_is_recorded()
 
 #[tokio::test]
 async fn last_event_time_keeps_the_latest_whatever_the_order_of_files() {
-    let env = TestEnv::new().await;
+    let env =
+        TestEnv::new("cli-last_event_time_keeps_the_latest_whatever_the_order_of_files").await;
     let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
     ledger
         .apply_summaries(
@@ -105,7 +110,7 @@ async fn last_event_time_keeps_the_latest_whatever_the_order_of_files() {
 
 #[tokio::test]
 async fn more_than_99_updates_go_in_several_guarded_chunks() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-more_than_99_updates_go_in_several_guarded_chunks").await;
     let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
     let updates: Vec<SummaryUpdate> = (0..150)
         .map(|index| {
@@ -139,7 +144,7 @@ async fn more_than_99_updates_go_in_several_guarded_chunks() {
 
 #[tokio::test]
 async fn markers_are_written_with_their_counts_and_found_in_batches() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-markers_are_written_with_their_counts_and_found_in_batches").await;
     let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
     let objects: Vec<String> = (0..130)
         .map(|index| format!("s3://b/file-{index:03}.json.gz"))
@@ -182,7 +187,7 @@ async fn markers_are_written_with_their_counts_and_found_in_batches() {
 
 #[tokio::test]
 async fn a_missing_table_is_named_with_its_region() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-a_missing_table_is_named_with_its_region").await;
     let ledger = DynamoDbLedger::new(env.dynamodb.clone(), "no-such-table");
     let error = ledger
         .apply_summaries("s3://b/k", &[update(ROOM_SUMMARY_PK, "r", 1, "t")])

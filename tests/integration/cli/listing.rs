@@ -2,17 +2,19 @@
 
 use a4b_audit::cli::{DiscoveryFilter, S3Listing, discover_log_files};
 
-use super::{ACCOUNT, OTHER_ACCOUNT, TestEnv, log_key};
+use crate::harness::{ACCOUNT, TestEnv, cloudtrail_key};
+
+use super::OTHER_ACCOUNT;
 
 const ORGANIZATION: &str = "o-abc123def4";
 
 async fn tree(env: &TestEnv) {
     let keys = [
-        log_key(None, ACCOUNT, "us-east-1", "20230430", "a"),
-        log_key(None, ACCOUNT, "us-east-1", "20230501", "b"),
-        log_key(None, ACCOUNT, "eu-west-1", "20230502", "c"),
-        log_key(None, ACCOUNT, "us-east-1", "20230601", "d"),
-        log_key(
+        cloudtrail_key(None, ACCOUNT, "us-east-1", "20230430", "a"),
+        cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "b"),
+        cloudtrail_key(None, ACCOUNT, "eu-west-1", "20230502", "c"),
+        cloudtrail_key(None, ACCOUNT, "us-east-1", "20230601", "d"),
+        cloudtrail_key(
             Some(ORGANIZATION),
             OTHER_ACCOUNT,
             "us-east-1",
@@ -24,7 +26,7 @@ async fn tree(env: &TestEnv) {
         ),
     ];
     for key in keys {
-        env.put_object(&key, b"{}".to_vec()).await;
+        env.put(&key, b"{}".to_vec()).await;
     }
 }
 
@@ -52,7 +54,7 @@ fn ids(keys: &[a4b_audit::cli::DiscoveredObject]) -> Vec<String> {
 
 #[tokio::test]
 async fn every_account_region_and_organization_trail_is_found() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-every_account_region_and_organization_trail_is_found").await;
     tree(&env).await;
     let discovery = discover_log_files(&listing(&env), "", &DiscoveryFilter::default())
         .await
@@ -63,7 +65,7 @@ async fn every_account_region_and_organization_trail_is_found() {
 
 #[tokio::test]
 async fn from_and_to_select_the_delivery_days() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-from_and_to_select_the_delivery_days").await;
     tree(&env).await;
     let filter = DiscoveryFilter {
         from: Some("2023-05-01".parse().unwrap()),
@@ -78,7 +80,7 @@ async fn from_and_to_select_the_delivery_days() {
 
 #[tokio::test]
 async fn a_missing_bucket_is_named() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-a_missing_bucket_is_named").await;
     let mut listing = listing(&env);
     listing.bucket = "no-such-bucket-a4b".into();
     let error = discover_log_files(&listing, "", &DiscoveryFilter::default())

@@ -8,59 +8,14 @@ mod ledger;
 mod listing;
 mod query;
 
-use std::io::Write;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use a4b_audit_devtools::MotoServer;
 use a4b_audit_devtools::moto;
-use aws_config::SdkConfig;
 use serde_json::{Value, json};
 
-/// A bucket and a table of their own in the shared moto server.
-pub struct TestEnv {
-    pub endpoint: String,
-    pub sdk_config: SdkConfig,
-    pub s3: aws_sdk_s3::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub bucket: String,
-    pub table: String,
-}
-
-/// A name no other test uses (moto is shared by the whole test process).
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use crate::harness::{ACCOUNT, TestEnv};
 
 impl TestEnv {
-    /// Starts (or reuses) moto and creates a fresh bucket and audit table.
-    pub async fn new() -> TestEnv {
-        let server = MotoServer::shared().unwrap_or_else(|error| {
-            panic!("the CLI tests need moto (set A4B_MOTO_SERVER or make .venv): {error}")
-        });
-        let endpoint = server.endpoint();
-        let sdk_config = moto::sdk_config(&endpoint).await;
-        let s3 = moto::s3_client(&sdk_config);
-        let dynamodb = moto::dynamodb_client(&sdk_config);
-        let bucket = unique("trail");
-        let table = unique("audit");
-        moto::create_bucket(&s3, &bucket).await.unwrap();
-        moto::create_audit_table(&dynamodb, &table).await.unwrap();
-        TestEnv {
-            endpoint,
-            sdk_config,
-            s3,
-            dynamodb,
-            bucket,
-            table,
-        }
-    }
-
     /// Runs `a4b-audit` with `args`, against moto, with the table in `TABLE_NAME`.
     pub fn cli(&self, args: &[&str]) -> CliRun {
         run_cli(args, |command| {
@@ -71,17 +26,6 @@ impl TestEnv {
                 .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY)
                 .env("TABLE_NAME", &self.table);
         })
-    }
-
-    pub async fn put_object(&self, key: &str, body: Vec<u8>) {
-        moto::put_object(&self.s3, &self.bucket, key, body)
-            .await
-            .unwrap();
-    }
-
-    /// Every item of the table, by key.
-    pub async fn items(&self) -> Vec<moto::Item> {
-        moto::scan_items(&self.dynamodb, &self.table).await.unwrap()
     }
 }
 
@@ -130,7 +74,6 @@ impl std::fmt::Debug for CliRun {
 
 // --- log files ---
 
-pub const ACCOUNT: &str = "123456789012";
 pub const OTHER_ACCOUNT: &str = "210987654321";
 
 pub fn room_arn(name: &str) -> String {
@@ -184,32 +127,6 @@ pub fn other_record(event_id: &str, event_time: &str) -> Value {
         "eventID": event_id,
         "recipientAccountId": ACCOUNT
     })
-}
-
-/// `{"Records":[…]}`, gzipped as CloudTrail stores it.
-pub fn log_file(records: &[Value]) -> Vec<u8> {
-    let text = json!({ "Records": records }).to_string();
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(text.as_bytes()).unwrap();
-    encoder.finish().unwrap()
-}
-
-/// The key CloudTrail gives a log file: `[org/]account/CloudTrail/region/YYYY/MM/DD/name`.
-pub fn log_key(
-    organization: Option<&str>,
-    account: &str,
-    region: &str,
-    day: &str,
-    id: &str,
-) -> String {
-    let (year, rest) = day.split_at(4);
-    let (month, day_of_month) = rest.split_at(2);
-    let organization = organization
-        .map(|org| format!("{org}/"))
-        .unwrap_or_default();
-    format!(
-        "AWSLogs/{organization}{account}/CloudTrail/{region}/{year}/{month}/{day_of_month}/{account}_CloudTrail_{region}_{day}T1200Z_{id}.json.gz"
-    )
 }
 
 /// A string attribute of an item read from the table.

@@ -6,7 +6,9 @@ use a4b_audit::ledger::{
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{TestEnv, room_arn, user_arn};
+use crate::harness::TestEnv;
+
+use super::{room_arn, user_arn};
 
 /// Puts an event item of `room` (and its user item) as the pipeline would.
 async fn put_event(
@@ -45,7 +47,7 @@ async fn put_event(
 }
 
 async fn seeded() -> TestEnv {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-seeded").await;
     put_event(
         &env,
         "2023-05-02T09:00:00Z",
@@ -152,7 +154,7 @@ async fn query_csv_has_a_header_and_one_row_per_event() {
 
 #[tokio::test]
 async fn rooms_and_users_list_their_summaries() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::new("cli-rooms_and_users_list_their_summaries").await;
     let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
     let update = |pk: &str, sk: &str, count: u64, last: &str| SummaryUpdate {
         key: ItemKey {

@@ -1,94 +1,147 @@
 //! SPEC section 4, one test per row: an object that cannot be read fails with an error naming
 //! `s3://bucket/key` and the cause, the other objects of the same notification are still written,
-//! and the invocation fails so that the notification is kept.
+//! every item of them exactly, and the invocation fails (Lambda error type `ObjectsFailed`) so that
+//! the notification is kept.
 
 use std::io::Write;
 
 use a4b_audit::config::Config;
 use a4b_audit::handler::InvocationFailed;
-use a4b_audit::pipeline::PipelineOptions;
+use a4b_audit::ledger::FileLedger;
+use a4b_audit::pipeline::{Pipeline, PipelineOptions};
+use a4b_audit::sink::ItemSink;
+use a4b_audit::source::ObjectSource;
 use a4b_audit_devtools::fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use serde_json::json;
 
-use super::support::{Scene, fast_writer, gzip, log_file, log_key, mixed_records, sns_event};
+use super::support::{fast_writer, mixed_records};
+use crate::harness::{TestEnv, cloudtrail_event, gzip, invoke, log_file, log_key, pipeline_at};
+use crate::oracle::{self, ComparableItem};
 
 /// A4B records in the good object each test sends along.
 const GOOD_RECORDS: usize = 12;
 
-/// Puts a good log file and `bad` (when given) and runs one notification naming both, the bad one
-/// first. Returns the failure and checks that the good object was written all the same.
-async fn run_with_bad_object(
-    scene: &Scene,
-    endpoint: &str,
-    config: Config,
-    bad: Option<Vec<u8>>,
-) -> (InvocationFailed, String) {
-    let bad_key = log_key(1);
-    let good_key = log_key(2);
-    if let Some(bad) = bad {
-        scene.put(&bad_key, bad).await;
-    }
-    scene
-        .put(&good_key, log_file(&mixed_records(7, GOOD_RECORDS)))
-        .await;
-    let options = PipelineOptions {
-        writer: fast_writer(3),
-        ..PipelineOptions::default()
-    };
-    let event = sns_event(&scene.bucket, &[&[bad_key.clone(), good_key.clone()]]);
-    let failure = scene
-        .invoke(endpoint, config, options, event)
-        .await
-        .expect_err("the invocation must fail when an object fails");
+/// How the bad object failed: the reason of its failure, and how many items of it are in the table
+/// (none when nothing of it could be read; a bad object read in part may leave the items of its
+/// first records, written again unchanged when Lambda retries the notification).
+struct Failed {
+    reason: String,
+    items_of_bad_object: usize,
+}
 
+/// Puts the good object every test sends along at `key`; returns the items the oracle expects of it.
+async fn put_good_object(env: &TestEnv, key: &str) -> Vec<ComparableItem> {
+    let text = json!({ "Records": mixed_records(7, GOOD_RECORDS) }).to_string();
+    env.put(key, gzip(text.as_bytes())).await;
+    oracle::expected_items(&text, &format!("s3://{}/{key}", env.bucket))
+}
+
+/// What every row promises, whatever the cause: only `bad_object` failed, and the invocation's
+/// error names it; the good object was written, item for item; the table holds nothing else.
+async fn assert_only_the_bad_object_failed(
+    env: &TestEnv,
+    failure: InvocationFailed,
+    bad_object: &str,
+    good_key: &str,
+    good_items: &[ComparableItem],
+) -> Failed {
     let summary = &failure.summary;
     assert_eq!(summary.objects_failed, 1, "{summary:?}");
     assert_eq!(summary.objects_processed, 1, "{summary:?}");
-    // Every record of the good object is in the table (a user item each).
-    let good_uri = format!("s3://{}/{good_key}", scene.bucket);
-    let good_user_items = scene
-        .table_items(&scene.table)
+    let note = &summary.failed[0];
+    assert_eq!(note.object, bad_object);
+    let reason = note.reason.clone();
+
+    // The invocation's error names the object and the cause, and not the good object.
+    let text = failure.to_string();
+    assert!(text.contains(&format!("{bad_object}: {reason}")), "{text}");
+    assert!(
+        !text.contains(good_key),
+        "the good object did not fail: {text}"
+    );
+
+    // Every record of the good object is in the table (a user item each), exactly as expected.
+    let good_uri = json!(format!("s3://{}/{good_key}", env.bucket));
+    let (mut written, others): (Vec<ComparableItem>, Vec<ComparableItem>) = env
+        .comparable_items()
         .await
         .into_iter()
+        .partition(|item| item.get("source_object") == Some(&good_uri));
+    let items_of_bad_object = others
+        .iter()
+        .filter(|item| item.get("source_object") == Some(&json!(bad_object)))
+        .count();
+    assert_eq!(items_of_bad_object, others.len(), "{others:?}");
+    let good_user_items = written
+        .iter()
         .filter(|item| {
-            item["source_object"]
-                .as_s()
-                .is_ok_and(|uri| *uri == good_uri)
+            item["pk"]
+                .as_str()
+                .is_some_and(|pk| pk.starts_with("USER#"))
         })
-        .filter(|item| item["pk"].as_s().is_ok_and(|pk| pk.starts_with("USER#")))
         .count();
     assert_eq!(good_user_items, GOOD_RECORDS);
+    written.sort_by_key(|item| (item["pk"].to_string(), item["sk"].to_string()));
+    assert_eq!(written, good_items);
 
-    let note = &summary.failed[0];
-    assert_eq!(note.object, format!("s3://{}/{bad_key}", scene.bucket));
-    // The invocation's error names the object and the cause too.
-    assert!(failure.to_string().contains(&note.object), "{failure}");
-    let reason = note.reason.clone();
-    (failure, reason)
+    let diagnostic: lambda_runtime::Diagnostic = failure.into();
+    assert_eq!(diagnostic.error_type, "ObjectsFailed");
+    Failed {
+        reason,
+        items_of_bad_object,
+    }
 }
 
-async fn run_row(test: &str, bad: Option<Vec<u8>>) -> String {
-    let scene = Scene::new(test).await;
-    let config = scene.config(&scene.table);
-    run_with_bad_object(&scene, &scene.moto.endpoint(), config, bad)
+/// Puts a good log file and `bad` (when given) and runs one notification naming both, the bad one
+/// first. Returns how it failed, once every promise of the row is checked.
+async fn run_with_bad_object<S: ObjectSource, K: ItemSink, L: FileLedger>(
+    env: &TestEnv,
+    pipeline: &Pipeline<S, K, L>,
+    bad: Option<Vec<u8>>,
+) -> Failed {
+    let bad_key = log_key(1);
+    let good_key = log_key(2);
+    if let Some(bad) = bad {
+        env.put(&bad_key, bad).await;
+    }
+    let good_items = put_good_object(env, &good_key).await;
+    let event = cloudtrail_event(&env.bucket, &[&[bad_key.clone(), good_key.clone()]]);
+    let failure = invoke(pipeline, event)
         .await
-        .1
+        .expect_err("the invocation must fail when an object fails");
+    let bad_object = format!("s3://{}/{bad_key}", env.bucket);
+    assert_only_the_bad_object_failed(env, failure, &bad_object, &good_key, &good_items).await
+}
+
+/// One row through the production pipeline, with `config`.
+async fn run_row_with(env: &TestEnv, config: Config, bad: Option<Vec<u8>>) -> Failed {
+    run_with_bad_object(env, &env.pipeline(config), bad).await
+}
+
+async fn run_row(test: &str, bad: Option<Vec<u8>>) -> Failed {
+    let env = TestEnv::new(test).await;
+    run_row_with(&env, env.config(), bad).await
 }
 
 #[tokio::test]
 async fn a_missing_object_fails_as_no_such_key() {
-    let reason = run_row("bad-missing", None).await;
+    let Failed {
+        reason,
+        items_of_bad_object,
+    } = run_row("bad-missing", None).await;
     assert!(
         reason.starts_with("cannot open the object: the object does not exist (NoSuchKey)"),
         "{reason}"
     );
+    assert_eq!(items_of_bad_object, 0, "nothing of it could be read");
 }
 
 #[tokio::test]
 async fn an_object_the_role_cannot_read_fails_as_access_denied() {
     // moto does not enforce IAM: the proxy answers GetObject with S3's 403 AccessDenied.
-    let scene = Scene::new("bad-denied").await;
+    let env = TestEnv::new("bad-denied").await;
     let plan = FaultPlan {
         seed: 1,
         get_object: {
@@ -98,38 +151,43 @@ async fn an_object_the_role_cannot_read_fails_as_access_denied() {
         },
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let config = scene.config(&scene.table);
-    let (_, reason) = run_with_bad_object(
-        &scene,
-        &proxy.endpoint(),
-        config,
-        Some(log_file(&mixed_records(1, 3))),
-    )
-    .await;
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let options = PipelineOptions {
+        writer: fast_writer(3),
+        ..PipelineOptions::default()
+    };
+    let pipeline = pipeline_at(&proxy.endpoint(), env.config(), options).await;
+    let Failed {
+        reason,
+        items_of_bad_object,
+    } = run_with_bad_object(&env, &pipeline, Some(log_file(&mixed_records(1, 3)))).await;
     assert!(
         reason.starts_with("cannot open the object: access denied"),
         "{reason}"
     );
     assert!(reason.contains("s3:GetObject"), "{reason}");
+    assert_eq!(items_of_bad_object, 0, "nothing of it could be read");
 }
 
 #[tokio::test]
 async fn a_truncated_gzip_fails_as_corrupt_or_truncated() {
+    // Cut in the middle of the data, and cut in the trailer (CRC and size).
     let whole = log_file(&mixed_records(3, 20));
-    let truncated = whole[..whole.len() / 2].to_vec();
-    let reason = run_row("bad-truncated", Some(truncated)).await;
-    assert!(
-        reason.starts_with("cannot read the log file: corrupt or truncated gzip data"),
-        "{reason}"
-    );
+    for truncated in [&whole[..whole.len() / 2], &whole[..whole.len() - 12]] {
+        let Failed { reason, .. } = run_row("bad-truncated", Some(truncated.to_vec())).await;
+        assert!(
+            reason.starts_with("cannot read the log file: corrupt or truncated gzip data"),
+            "{reason}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn an_object_that_is_not_json_fails_as_invalid_json() {
-    let reason = run_row(
+    let Failed {
+        reason,
+        items_of_bad_object,
+    } = run_row(
         "bad-not-json",
         Some(gzip(b"<html><body>not a log</body></html>")),
     )
@@ -138,49 +196,61 @@ async fn an_object_that_is_not_json_fails_as_invalid_json() {
         reason.starts_with("cannot read the log file: invalid JSON at byte 0"),
         "{reason}"
     );
+    assert_eq!(items_of_bad_object, 0, "nothing of it could be read");
 }
 
 #[tokio::test]
 async fn an_object_without_a_records_array_fails_as_no_records() {
     for body in [
-        br#"{"records":[]}"#.as_slice(),
+        br#"{"logFiles":[]}"#.as_slice(),
+        br#"{"records":[]}"#,
         br#"{"Records":{"eventID":"x"}}"#,
         br#"[{"Records":[]}]"#,
         br#""Records""#,
     ] {
-        let reason = run_row("bad-no-records", Some(gzip(body))).await;
+        let Failed {
+            reason,
+            items_of_bad_object,
+        } = run_row("bad-no-records", Some(gzip(body))).await;
         assert!(
             reason.starts_with("cannot read the log file: the file is not a JSON object with"),
             "{}: {reason}",
             String::from_utf8_lossy(body)
         );
+        assert!(reason.contains("Records"), "{reason}");
+        assert_eq!(items_of_bad_object, 0);
     }
 }
 
 #[tokio::test]
 async fn an_empty_object_fails_as_empty() {
-    let reason = run_row("bad-empty", Some(Vec::new())).await;
+    let Failed {
+        reason,
+        items_of_bad_object,
+    } = run_row("bad-empty", Some(Vec::new())).await;
     assert!(
         reason.starts_with("cannot read the log file: the object is empty"),
         "{reason}"
     );
+    assert_eq!(items_of_bad_object, 0, "nothing of it could be read");
 }
 
 #[tokio::test]
 async fn an_object_over_the_size_cap_fails_as_too_large() {
-    let scene = Scene::new("bad-too-large").await;
+    let env = TestEnv::new("bad-too-large").await;
     let limit = 200_000;
-    let mut config = scene.config(&scene.table);
-    config.max_object_bytes = limit;
-    // The good object of the helper stays under the cap; this one does not.
+    let config = env.config_with(&[("MAX_OBJECT_BYTES", &limit.to_string())]);
+    // The good object stays under the cap; this one does not.
     let big = log_file(&mixed_records(9, 400));
-    let (_, reason) = run_with_bad_object(&scene, &scene.moto.endpoint(), config, Some(big)).await;
+    let Failed { reason, .. } = run_row_with(&env, config, Some(big)).await;
     assert!(
         reason.starts_with(&format!(
             "cannot read the log file: the object inflates past the limit of {limit} bytes"
         )),
         "{reason}"
     );
+    // The error says what to do.
+    assert!(reason.contains("MAX_OBJECT_BYTES"), "{reason}");
 }
 
 /// A valid start of a log file, then nothing but JSON whitespace, in gzip members of 64 MiB each:
@@ -205,13 +275,12 @@ fn decompression_bomb() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_decompression_bomb_fails_at_the_cap() {
-    let scene = Scene::new("bad-bomb").await;
+    let env = TestEnv::new("bad-bomb").await;
     let limit = 16 << 20;
-    let mut config = scene.config(&scene.table);
-    config.max_object_bytes = limit;
+    let config = env.config_with(&[("MAX_OBJECT_BYTES", &limit.to_string())]);
     let bomb = decompression_bomb();
     assert!(bomb.len() < 8 << 20);
-    let (_, reason) = run_with_bad_object(&scene, &scene.moto.endpoint(), config, Some(bomb)).await;
+    let Failed { reason, .. } = run_row_with(&env, config, Some(bomb)).await;
     assert!(
         reason.starts_with(&format!(
             "cannot read the log file: the object inflates past the limit of {limit} bytes"
@@ -222,53 +291,61 @@ async fn a_decompression_bomb_fails_at_the_cap() {
 
 #[tokio::test]
 async fn an_object_in_a_bucket_not_allowed_is_refused_without_reading_it() {
-    let scene = Scene::new("bad-bucket").await;
-    let allowed = scene.bucket.clone();
-    let table = scene.table.clone();
-    let config = Config::from_lookup(|name| match name {
-        "TABLE_NAME" => Some(table.clone()),
-        "ALLOWED_BUCKETS" => Some(format!("{allowed},another-trail")),
-        _ => None,
-    })
-    .unwrap();
+    let env = TestEnv::new("bad-bucket").await;
+    let config = env.config_with(&[("ALLOWED_BUCKETS", &format!("{},another-trail", env.bucket))]);
     // A forged notification names a bucket the function must not read.
-    let stranger = Scene::new("bad-bucket-stranger").await;
+    let stranger = TestEnv::new("bad-bucket-stranger").await;
     let forged_key = log_key(1);
     stranger
         .put(&forged_key, log_file(&mixed_records(5, 4)))
         .await;
     let good_key = log_key(2);
-    scene
-        .put(&good_key, log_file(&mixed_records(7, GOOD_RECORDS)))
-        .await;
-    let mut event = sns_event(&stranger.bucket, &[std::slice::from_ref(&forged_key)]);
+    let good_items = put_good_object(&env, &good_key).await;
+    let mut event = cloudtrail_event(&stranger.bucket, &[std::slice::from_ref(&forged_key)]);
     event
         .records
-        .extend(sns_event(&scene.bucket, &[&[good_key]]).records);
+        .extend(cloudtrail_event(&env.bucket, &[std::slice::from_ref(&good_key)]).records);
 
-    let failure = scene
-        .invoke(
-            &scene.moto.endpoint(),
-            config,
-            PipelineOptions::default(),
-            event,
-        )
-        .await
-        .unwrap_err();
-    let summary = &failure.summary;
-    assert_eq!(summary.objects_failed, 1);
-    assert_eq!(summary.objects_processed, 1);
-    assert_eq!(
-        summary.failed[0].object,
-        format!("s3://{}/{forged_key}", stranger.bucket)
-    );
+    let failure = invoke(&env.pipeline(config), event).await.unwrap_err();
+    let summary = failure.summary.clone();
+    let forged_object = format!("s3://{}/{forged_key}", stranger.bucket);
+    // The good object, in the listed bucket, was read and written item for item.
+    let Failed {
+        reason,
+        items_of_bad_object,
+    } = assert_only_the_bad_object_failed(&env, failure, &forged_object, &good_key, &good_items)
+        .await;
     assert!(
-        summary.failed[0].reason.starts_with(&format!(
+        reason.starts_with(&format!(
             "bucket {:?} is not in ALLOWED_BUCKETS",
             stranger.bucket
         )),
-        "{summary:?}"
+        "{reason}"
     );
+    // Not read: no record of the forged object was counted, no item of it written.
+    assert_eq!(items_of_bad_object, 0);
     assert_eq!(summary.counts.a4b_records, GOOD_RECORDS as u64);
-    assert!(stranger.table_items(&scene.table).await.len() as u64 == summary.counts.items_written);
+    assert_eq!(
+        env.event_items().await.len() as u64,
+        summary.counts.items_written
+    );
+}
+
+#[tokio::test]
+async fn a_missing_table_fails_the_object_with_a_clear_error() {
+    let env = TestEnv::new("no-table").await;
+    let key = log_key(1);
+    put_good_object(&env, &key).await;
+    let config = env.config_with(&[("TABLE_NAME", "no-such-table")]);
+    let error = invoke(
+        &env.pipeline(config),
+        cloudtrail_event(&env.bucket, &[std::slice::from_ref(&key)]),
+    )
+    .await
+    .expect_err("the invocation fails");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("s3://{}/{key}", env.bucket)) && text.contains("no-such-table"),
+        "{text}"
+    );
 }

@@ -9,26 +9,25 @@ use a4b_audit_devtools::runtime_api::Outcome;
 use a4b_audit_devtools::{LambdaProcess, RuntimeApi};
 use tokio::time::Instant;
 
-use super::support::{
-    Scene, fast_writer, log_file, log_key, mixed_records, pipeline_at, sns_event,
-};
+use crate::harness::{TestEnv, cloudtrail_event, log_file, log_key, pipeline_at};
+
+use super::support::{fast_writer, mixed_records};
 
 const TOO_CLOSE: &str = "not processed: the invocation was too close to its deadline";
 const STOPPED: &str = "stopped at the invocation's deadline before it was finished";
 
-async fn scene_with_two_logs(test: &str) -> (Scene, Vec<String>) {
-    let scene = Scene::new(test).await;
+async fn env_with_two_logs(test: &str) -> (TestEnv, Vec<String>) {
+    let env = TestEnv::new(test).await;
     let keys: Vec<String> = (0..2).map(log_key).collect();
     for (n, key) in keys.iter().enumerate() {
-        scene
-            .put(key, log_file(&mixed_records(n as u64 * 100, 30)))
+        env.put(key, log_file(&mixed_records(n as u64 * 100, 30)))
             .await;
     }
-    (scene, keys)
+    (env, keys)
 }
 
 fn messages(bucket: &str, keys: &[String]) -> Vec<SnsMessage> {
-    let event = sns_event(bucket, &[keys]);
+    let event = cloudtrail_event(bucket, &[keys]);
     event
         .records
         .into_iter()
@@ -41,8 +40,8 @@ fn messages(bucket: &str, keys: &[String]) -> Vec<SnsMessage> {
 
 #[tokio::test]
 async fn no_object_is_started_when_less_than_the_margin_is_left() {
-    let (scene, keys) = scene_with_two_logs("deadline-near").await;
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), FaultPlan::none())
+    let (env, keys) = env_with_two_logs("deadline-near").await;
+    let proxy = FaultProxy::start(&env.endpoint, FaultPlan::none())
         .await
         .unwrap();
     let options = PipelineOptions {
@@ -50,11 +49,11 @@ async fn no_object_is_started_when_less_than_the_margin_is_left() {
         deadline_margin: Duration::from_secs(30),
         ..PipelineOptions::default()
     };
-    let pipeline = pipeline_at(&proxy.endpoint(), scene.config(&scene.table), options).await;
+    let pipeline = pipeline_at(&proxy.endpoint(), env.config(), options).await;
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let summary = pipeline
-        .run(&messages(&scene.bucket, &keys), Some(deadline))
+        .run(&messages(&env.bucket, &keys), Some(deadline))
         .await;
 
     assert_eq!(summary.objects_failed, 2);
@@ -62,35 +61,33 @@ async fn no_object_is_started_when_less_than_the_margin_is_left() {
         assert!(note.reason.starts_with(TOO_CLOSE), "{note:?}");
     }
     assert_eq!(proxy.counts().requests_of(Operation::GetObject), 0);
-    assert!(scene.table_items(&scene.table).await.is_empty());
+    assert!(env.items().await.is_empty());
 }
 
 #[tokio::test]
 async fn a_running_object_is_stopped_before_the_deadline_and_the_next_is_not_started() {
-    let (scene, keys) = scene_with_two_logs("deadline-exceeded").await;
+    let (env, keys) = env_with_two_logs("deadline-exceeded").await;
     // Writes hang: without the deadline the object would never finish.
     let plan = FaultPlan {
         seed: 1,
         get_object: FaultRule::none(),
         batch_write: FaultRule::always(Fault::Stall),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
     let options = PipelineOptions {
         writer: fast_writer(3),
         deadline_margin: Duration::from_millis(800),
         ..PipelineOptions::default()
     };
-    let pipeline = pipeline_at(&proxy.endpoint(), scene.config(&scene.table), options).await;
+    let pipeline = pipeline_at(&proxy.endpoint(), env.config(), options).await;
 
     let deadline = Instant::now() + Duration::from_millis(1200);
     let summary = pipeline
-        .run(&messages(&scene.bucket, &keys), Some(deadline))
+        .run(&messages(&env.bucket, &keys), Some(deadline))
         .await;
 
     assert_eq!(summary.objects_failed, 2, "{summary:?}");
-    let object = |n: usize| format!("s3://{}/{}", scene.bucket, keys[n]);
+    let object = |n: usize| format!("s3://{}/{}", env.bucket, keys[n]);
     assert_eq!(summary.failed[0].object, object(0));
     assert!(summary.failed[0].reason.starts_with(STOPPED), "{summary:?}");
     assert_eq!(summary.failed[1].object, object(1));
@@ -122,15 +119,15 @@ async fn spawn_function(runtime_api: &RuntimeApi, endpoint: &str, table: &str) -
 
 #[tokio::test]
 async fn the_binary_reads_its_deadline_from_the_runtime_api_and_starts_nothing_too_close_to_it() {
-    let (scene, keys) = scene_with_two_logs("deadline-binary-near").await;
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), FaultPlan::none())
+    let (env, keys) = env_with_two_logs("deadline-binary-near").await;
+    let proxy = FaultProxy::start(&env.endpoint, FaultPlan::none())
         .await
         .unwrap();
     let runtime_api = RuntimeApi::start().await.unwrap();
-    let process = spawn_function(&runtime_api, &proxy.endpoint(), &scene.table).await;
+    let process = spawn_function(&runtime_api, &proxy.endpoint(), &env.table).await;
 
     // Less than the function's 5-second margin.
-    let event = serde_json::to_value(sns_event(&scene.bucket, &[&keys])).unwrap();
+    let event = serde_json::to_value(cloudtrail_event(&env.bucket, &[&keys])).unwrap();
     let invocation = runtime_api
         .invoke(event, Duration::from_secs(3))
         .await
@@ -154,20 +151,18 @@ async fn the_binary_reads_its_deadline_from_the_runtime_api_and_starts_nothing_t
 
 #[tokio::test]
 async fn the_binary_stops_a_stalled_object_before_its_deadline_with_a_clear_error() {
-    let (scene, keys) = scene_with_two_logs("deadline-binary-stop").await;
+    let (env, keys) = env_with_two_logs("deadline-binary-stop").await;
     let plan = FaultPlan {
         seed: 1,
         get_object: FaultRule::none(),
         batch_write: FaultRule::always(Fault::Stall),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
     let runtime_api = RuntimeApi::start().await.unwrap();
-    let process = spawn_function(&runtime_api, &proxy.endpoint(), &scene.table).await;
+    let process = spawn_function(&runtime_api, &proxy.endpoint(), &env.table).await;
 
     // More than the 5-second margin: the first object starts, then stalls.
-    let event = serde_json::to_value(sns_event(&scene.bucket, &[&keys])).unwrap();
+    let event = serde_json::to_value(cloudtrail_event(&env.bucket, &[&keys])).unwrap();
     let invocation = runtime_api
         .invoke(event, Duration::from_secs(7))
         .await
@@ -177,8 +172,8 @@ async fn the_binary_stops_a_stalled_object_before_its_deadline_with_a_clear_erro
         panic!("{invocation:?}\n{}", process.output())
     };
     assert_eq!(error.error_type, "ObjectsFailed");
-    let first = format!("s3://{}/{}: {STOPPED}", scene.bucket, keys[0]);
-    let second = format!("s3://{}/{}: {TOO_CLOSE}", scene.bucket, keys[1]);
+    let first = format!("s3://{}/{}: {STOPPED}", env.bucket, keys[0]);
+    let second = format!("s3://{}/{}: {TOO_CLOSE}", env.bucket, keys[1]);
     assert!(error.error_message.contains(&first), "{error:?}");
     assert!(error.error_message.contains(&second), "{error:?}");
     // The process answered instead of being killed, and serves on.

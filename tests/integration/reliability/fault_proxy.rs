@@ -6,17 +6,15 @@ use a4b_audit::sink::{DynamoDbSink, FailureKind, ItemSink};
 use a4b_audit_devtools::fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule, Operation};
 use a4b_audit_devtools::moto;
 
-use super::support::Scene;
+use crate::harness::TestEnv;
 
-async fn proxy(scene: &Scene, get_object: FaultRule, batch_write: FaultRule) -> FaultProxy {
+async fn proxy(env: &TestEnv, get_object: FaultRule, batch_write: FaultRule) -> FaultProxy {
     let plan = FaultPlan {
         seed: 1,
         get_object,
         batch_write,
     };
-    FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap()
+    FaultProxy::start(&env.endpoint, plan).await.unwrap()
 }
 
 async fn clients(proxy: &FaultProxy) -> (aws_sdk_s3::Client, aws_sdk_dynamodb::Client) {
@@ -40,16 +38,16 @@ fn items(count: usize) -> Vec<Item> {
 
 #[tokio::test]
 async fn get_object_errors_are_answered_and_retried_by_the_sdk() {
-    let scene = Scene::new("proxy-get-errors").await;
-    scene.put("k/one", b"payload".to_vec()).await;
+    let env = TestEnv::new("proxy-get-errors").await;
+    env.put("k/one", b"payload".to_vec()).await;
     for fault in [Fault::Status500, Fault::Status503, Fault::SlowDown] {
         // One fault, then the retry is forwarded.
         let rule = FaultRule::sometimes(&[fault], 100, 1);
-        let proxy = proxy(&scene, rule, FaultRule::none()).await;
+        let proxy = proxy(&env, rule, FaultRule::none()).await;
         let (s3, _) = clients(&proxy).await;
         let output = s3
             .get_object()
-            .bucket(&scene.bucket)
+            .bucket(&env.bucket)
             .key("k/one")
             .send()
             .await
@@ -67,10 +65,10 @@ async fn get_object_errors_are_answered_and_retried_by_the_sdk() {
 
 #[tokio::test]
 async fn a_get_object_cut_mid_body_fails_while_reading_the_body() {
-    let scene = Scene::new("proxy-reset").await;
-    scene.put("k/big", vec![b'x'; 64 * 1024]).await;
+    let env = TestEnv::new("proxy-reset").await;
+    env.put("k/big", vec![b'x'; 64 * 1024]).await;
     let proxy = proxy(
-        &scene,
+        &env,
         FaultRule::always(Fault::ResetMidBody),
         FaultRule::none(),
     )
@@ -78,7 +76,7 @@ async fn a_get_object_cut_mid_body_fails_while_reading_the_body() {
     let (s3, _) = clients(&proxy).await;
     let output = s3
         .get_object()
-        .bucket(&scene.bucket)
+        .bucket(&env.bucket)
         .key("k/big")
         .send()
         .await
@@ -89,10 +87,10 @@ async fn a_get_object_cut_mid_body_fails_while_reading_the_body() {
 
 #[tokio::test]
 async fn get_object_access_denied_is_a_403_the_source_names() {
-    let scene = Scene::new("proxy-denied").await;
-    scene.put("k/one", b"payload".to_vec()).await;
+    let env = TestEnv::new("proxy-denied").await;
+    env.put("k/one", b"payload".to_vec()).await;
     let proxy = proxy(
-        &scene,
+        &env,
         FaultRule::always(Fault::AccessDenied),
         FaultRule::none(),
     )
@@ -100,7 +98,7 @@ async fn get_object_access_denied_is_a_403_the_source_names() {
     let (s3, _) = clients(&proxy).await;
     let error = s3
         .get_object()
-        .bucket(&scene.bucket)
+        .bucket(&env.bucket)
         .key("k/one")
         .send()
         .await
@@ -115,7 +113,7 @@ async fn get_object_access_denied_is_a_403_the_source_names() {
 
 #[tokio::test]
 async fn batch_write_errors_reach_the_sink_as_transient_with_their_code() {
-    let scene = Scene::new("proxy-throttle").await;
+    let env = TestEnv::new("proxy-throttle").await;
     for (fault, code) in [
         (Fault::Throttling, "ThrottlingException"),
         (
@@ -125,29 +123,29 @@ async fn batch_write_errors_reach_the_sink_as_transient_with_their_code() {
         (Fault::Status500, "InternalServerError"),
         (Fault::Status503, "ServiceUnavailable"),
     ] {
-        let proxy = proxy(&scene, FaultRule::none(), FaultRule::always(fault)).await;
+        let proxy = proxy(&env, FaultRule::none(), FaultRule::always(fault)).await;
         let (_, dynamodb) = clients(&proxy).await;
-        let sink = DynamoDbSink::new(dynamodb, scene.table.clone());
+        let sink = DynamoDbSink::new(dynamodb, env.table.clone());
         let error = sink.put_batch(items(3)).await.unwrap_err();
         assert_eq!(error.kind, FailureKind::Transient, "{fault:?}: {error}");
         assert!(error.message.contains(code), "{fault:?}: {error}");
         // The DynamoDB client does not retry: the writer is the one retry layer.
         assert_eq!(proxy.counts().requests_of(Operation::BatchWriteItem), 1);
     }
-    assert!(scene.table_items(&scene.table).await.is_empty());
+    assert!(env.items().await.is_empty());
 }
 
 #[tokio::test]
 async fn batch_write_access_denied_is_permanent() {
-    let scene = Scene::new("proxy-dyn-denied").await;
+    let env = TestEnv::new("proxy-dyn-denied").await;
     let proxy = proxy(
-        &scene,
+        &env,
         FaultRule::none(),
         FaultRule::always(Fault::AccessDenied),
     )
     .await;
     let (_, dynamodb) = clients(&proxy).await;
-    let sink = DynamoDbSink::new(dynamodb, scene.table.clone());
+    let sink = DynamoDbSink::new(dynamodb, env.table.clone());
     let error = sink.put_batch(items(1)).await.unwrap_err();
     assert_eq!(error.kind, FailureKind::Permanent, "{error}");
     assert!(error.message.contains("AccessDeniedException"), "{error}");
@@ -155,19 +153,19 @@ async fn batch_write_access_denied_is_permanent() {
 
 #[tokio::test]
 async fn a_partial_batch_writes_the_first_half_and_returns_the_rest_unprocessed() {
-    let scene = Scene::new("proxy-partial").await;
+    let env = TestEnv::new("proxy-partial").await;
     let proxy = proxy(
-        &scene,
+        &env,
         FaultRule::none(),
         FaultRule::always(Fault::PartialBatch),
     )
     .await;
     let (_, dynamodb) = clients(&proxy).await;
-    let sink = DynamoDbSink::new(dynamodb, scene.table.clone());
+    let sink = DynamoDbSink::new(dynamodb, env.table.clone());
     let sent = items(5);
     let unprocessed = sink.put_batch(sent.clone()).await.unwrap();
     assert_eq!(unprocessed, sent[2..].to_vec());
-    let written = scene.table_items(&scene.table).await;
+    let written = env.items().await;
     let written_pks: Vec<&str> = written
         .iter()
         .map(|item| item["pk"].as_s().unwrap().as_str())
@@ -177,39 +175,39 @@ async fn a_partial_batch_writes_the_first_half_and_returns_the_rest_unprocessed(
 
 #[tokio::test]
 async fn a_batch_write_cut_mid_body_is_written_but_reported_as_transient() {
-    let scene = Scene::new("proxy-dyn-reset").await;
+    let env = TestEnv::new("proxy-dyn-reset").await;
     let proxy = proxy(
-        &scene,
+        &env,
         FaultRule::none(),
         FaultRule::always(Fault::ResetMidBody),
     )
     .await;
     let (_, dynamodb) = clients(&proxy).await;
-    let sink = DynamoDbSink::new(dynamodb, scene.table.clone());
+    let sink = DynamoDbSink::new(dynamodb, env.table.clone());
     let error = sink.put_batch(items(3)).await.unwrap_err();
     assert_eq!(error.kind, FailureKind::Transient, "{error}");
     // The write happened: a retry writes the same items again, which leaves them as they are.
-    assert_eq!(scene.table_items(&scene.table).await.len(), 3);
+    assert_eq!(env.items().await.len(), 3);
 }
 
 #[tokio::test]
 async fn requests_that_are_neither_operation_are_forwarded_untouched() {
-    let scene = Scene::new("proxy-other").await;
+    let env = TestEnv::new("proxy-other").await;
     let proxy = proxy(
-        &scene,
+        &env,
         FaultRule::always(Fault::Status500),
         FaultRule::always(Fault::Status500),
     )
     .await;
     let (s3, dynamodb) = clients(&proxy).await;
     s3.list_objects_v2()
-        .bucket(&scene.bucket)
+        .bucket(&env.bucket)
         .send()
         .await
         .unwrap();
     dynamodb
         .describe_table()
-        .table_name(&scene.table)
+        .table_name(&env.table)
         .send()
         .await
         .unwrap();

@@ -7,7 +7,9 @@ use a4b_audit_devtools::fault_proxy::{
     Fault, FaultCounts, FaultPlan, FaultProxy, FaultRule, Operation,
 };
 
-use super::support::{Scene, fast_writer, keys, log_file, log_key, mixed_records, sns_event};
+use crate::harness::{TestEnv, cloudtrail_event, invoke, log_file, log_key, pipeline_at};
+
+use super::support::{comparable, fast_writer, item_keys, mixed_records};
 
 /// Objects of each run, and A4B records in each.
 const OBJECTS: u32 = 3;
@@ -16,16 +18,16 @@ const RECORDS_PER_OBJECT: usize = 80;
 /// The SDK's standard retry mode: attempts per S3 request, the first included.
 const SDK_ATTEMPTS: u64 = 3;
 
-async fn scene_with_logs(test: &str) -> (Scene, Vec<String>) {
-    let scene = Scene::new(test).await;
+async fn env_with_logs(test: &str) -> (TestEnv, Vec<String>) {
+    let env = TestEnv::new(test).await;
     let mut keys = Vec::new();
     for n in 0..OBJECTS {
         let key = log_key(n);
         let records = mixed_records(u64::from(n) * 1000, RECORDS_PER_OBJECT);
-        scene.put(&key, log_file(&records)).await;
+        env.put(&key, log_file(&records)).await;
         keys.push(key);
     }
-    (scene, keys)
+    (env, keys)
 }
 
 fn options(max_in_flight: usize, max_attempts: u32) -> PipelineOptions {
@@ -62,33 +64,30 @@ async fn run_against_baseline(
     plan: FaultPlan,
     options: PipelineOptions,
 ) -> FaultCounts {
-    let (scene, keys) = scene_with_logs(test).await;
-    let event = || sns_event(&scene.bucket, &[&keys[..2], &keys[2..]]);
+    let (env, keys) = env_with_logs(test).await;
+    let event = || cloudtrail_event(&env.bucket, &[&keys[..2], &keys[2..]]);
 
-    let baseline = scene
-        .invoke(
-            &scene.moto.endpoint(),
-            scene.config(&scene.table),
-            options.clone(),
-            event(),
-        )
-        .await
-        .unwrap();
+    let baseline = invoke(
+        &pipeline_at(&env.endpoint, env.config(), options.clone()).await,
+        event(),
+    )
+    .await
+    .unwrap();
     assert_eq!(baseline.objects_processed, u64::from(OBJECTS));
 
-    let faulted_table = scene.another_table(test).await;
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let faulted = scene
-        .invoke(
+    let faulted_table = env.another_table(test).await;
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let faulted = invoke(
+        &pipeline_at(
             &proxy.endpoint(),
-            scene.config(&faulted_table),
+            env.config_with(&[("TABLE_NAME", &faulted_table)]),
             options,
-            event(),
         )
-        .await
-        .unwrap_or_else(|failure| panic!("{failure}; proxy counts {:?}", proxy.counts()));
+        .await,
+        event(),
+    )
+    .await
+    .unwrap_or_else(|failure| panic!("{failure}; proxy counts {:?}", proxy.counts()));
     let counts = proxy.counts();
 
     // The faults were there, and of several kinds.
@@ -103,9 +102,14 @@ async fn run_against_baseline(
     assert!(counts.injected.len() >= 4, "{counts:?}");
 
     // The same table, item for item (but `ingested_at`), and so no duplicate and nothing lost.
-    let expected = scene.table_items(&scene.table).await;
-    let actual = scene.table_items(&faulted_table).await;
-    assert_eq!(keys_of(&actual), keys_of(&expected));
+    let expected: Vec<_> = env.items().await.into_iter().map(comparable).collect();
+    let actual: Vec<_> = env
+        .items_in(&faulted_table)
+        .await
+        .into_iter()
+        .map(comparable)
+        .collect();
+    assert_eq!(item_keys(&actual), item_keys(&expected));
     assert_eq!(actual, expected);
     assert_eq!(faulted.counts.items_built, baseline.counts.items_built);
     assert_eq!(faulted.counts.items_written, faulted.counts.items_built);
@@ -134,12 +138,6 @@ async fn run_against_baseline(
         "{counts:?}"
     );
     counts
-}
-
-fn keys_of(
-    items: &[std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>],
-) -> Vec<(String, String)> {
-    keys(items)
 }
 
 #[tokio::test]
@@ -185,28 +183,23 @@ async fn faults_within_the_budget_with_concurrent_batches_leave_the_same_table()
 
 #[tokio::test]
 async fn write_faults_past_the_budget_fail_the_invocation_naming_the_object_and_the_cause() {
-    let (scene, keys) = scene_with_logs("faults-write-budget").await;
+    let (env, keys) = env_with_logs("faults-write-budget").await;
     let max_attempts = 3;
     let plan = FaultPlan {
         seed: 1,
         get_object: FaultRule::none(),
         batch_write: FaultRule::always(Fault::Throttling),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let failure = scene
-        .invoke(
-            &proxy.endpoint(),
-            scene.config(&scene.table),
-            options(1, max_attempts),
-            sns_event(&scene.bucket, &[&keys[..1]]),
-        )
-        .await
-        .unwrap_err();
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let failure = invoke(
+        &pipeline_at(&proxy.endpoint(), env.config(), options(1, max_attempts)).await,
+        cloudtrail_event(&env.bucket, &[&keys[..1]]),
+    )
+    .await
+    .unwrap_err();
 
     let message = failure.to_string();
-    let object = format!("s3://{}/{}", scene.bucket, keys[0]);
+    let object = format!("s3://{}/{}", env.bucket, keys[0]);
     assert!(message.contains(&object), "{message}");
     assert!(message.contains("cannot write its items"), "{message}");
     assert!(message.contains("ThrottlingException"), "{message}");
@@ -217,33 +210,28 @@ async fn write_faults_past_the_budget_fail_the_invocation_naming_the_object_and_
         proxy.counts().requests_of(Operation::BatchWriteItem),
         u64::from(max_attempts)
     );
-    assert!(scene.table_items(&scene.table).await.is_empty());
+    assert!(env.items().await.is_empty());
 }
 
 #[tokio::test]
 async fn a_body_cut_short_is_read_again_up_to_the_bound_then_fails_naming_the_object() {
-    let (scene, keys) = scene_with_logs("faults-read-budget").await;
+    let (env, keys) = env_with_logs("faults-read-budget").await;
     let plan = FaultPlan {
         seed: 1,
         get_object: FaultRule::always(Fault::ResetMidBody),
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let failure = scene
-        .invoke(
-            &proxy.endpoint(),
-            scene.config(&scene.table),
-            options(4, 5),
-            sns_event(&scene.bucket, &[&keys[..1]]),
-        )
-        .await
-        .unwrap_err();
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let failure = invoke(
+        &pipeline_at(&proxy.endpoint(), env.config(), options(4, 5)).await,
+        cloudtrail_event(&env.bucket, &[&keys[..1]]),
+    )
+    .await
+    .unwrap_err();
 
     let message = failure.to_string();
     assert!(
-        message.contains(&format!("s3://{}/{}", scene.bucket, keys[0])),
+        message.contains(&format!("s3://{}/{}", env.bucket, keys[0])),
         "{message}"
     );
     assert!(
@@ -260,7 +248,7 @@ async fn a_body_cut_short_is_read_again_up_to_the_bound_then_fails_naming_the_ob
 
 #[tokio::test]
 async fn a_body_cut_short_once_is_read_again_and_written_once() {
-    let (scene, keys) = scene_with_logs("faults-read-again").await;
+    let (env, keys) = env_with_logs("faults-read-again").await;
     let mut get_object = FaultRule::always(Fault::ResetMidBody);
     get_object.max_total = 1;
     let plan = FaultPlan {
@@ -268,18 +256,13 @@ async fn a_body_cut_short_once_is_read_again_and_written_once() {
         get_object,
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let summary = scene
-        .invoke(
-            &proxy.endpoint(),
-            scene.config(&scene.table),
-            options(4, 5),
-            sns_event(&scene.bucket, &[&keys[..1]]),
-        )
-        .await
-        .unwrap();
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let summary = invoke(
+        &pipeline_at(&proxy.endpoint(), env.config(), options(4, 5)).await,
+        cloudtrail_event(&env.bucket, &[&keys[..1]]),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.objects_processed, 1);
     assert_eq!(proxy.counts().requests_of(Operation::GetObject), 2);
     // The counts are those of the one complete read, not of both.
@@ -287,37 +270,29 @@ async fn a_body_cut_short_once_is_read_again_and_written_once() {
         summary.counts.records_read,
         summary.counts.a4b_records + summary.counts.other_records + summary.counts.records_rejected
     );
-    assert_eq!(
-        scene.table_items(&scene.table).await.len() as u64,
-        summary.counts.items_written
-    );
+    assert_eq!(env.items().await.len() as u64, summary.counts.items_written);
 }
 
 #[tokio::test]
 async fn get_object_errors_past_the_sdk_retries_fail_the_object_naming_it() {
-    let (scene, keys) = scene_with_logs("faults-get-budget").await;
+    let (env, keys) = env_with_logs("faults-get-budget").await;
     let plan = FaultPlan {
         seed: 1,
         get_object: FaultRule::always(Fault::Status503),
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
-        .await
-        .unwrap();
-    let failure = scene
-        .invoke(
-            &proxy.endpoint(),
-            scene.config(&scene.table),
-            options(4, 5),
-            sns_event(&scene.bucket, &[&keys[..1]]),
-        )
-        .await
-        .unwrap_err();
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let failure = invoke(
+        &pipeline_at(&proxy.endpoint(), env.config(), options(4, 5)).await,
+        cloudtrail_event(&env.bucket, &[&keys[..1]]),
+    )
+    .await
+    .unwrap_err();
     let message = failure.to_string();
     assert!(
         message.contains(&format!(
             "s3://{}/{}: cannot open the object",
-            scene.bucket, keys[0]
+            env.bucket, keys[0]
         )),
         "{message}"
     );

@@ -12,7 +12,9 @@ use a4b_audit_devtools::a4b_records::{self, ApiModel, Caller, room_arn};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::support::{Scene, gzip, log_file, log_key, sns_event};
+use crate::harness::{TestEnv, cloudtrail_event, gzip, invoke, log_file, log_key, pipeline_at};
+
+use super::support::item_keys;
 
 const A4B: &str = "a4b.amazonaws.com";
 
@@ -304,22 +306,19 @@ fn huge_strings_in_the_parameters_are_left_to_the_full_record() {
 
 #[tokio::test]
 async fn a_record_whose_own_fields_exceed_the_item_limit_is_never_silently_dropped() {
-    let scene = Scene::new("hostile-huge-fields").await;
+    let env = TestEnv::new("hostile-huge-fields").await;
     let mut record = a4b_record(11);
     let huge = "x".repeat(MAX_ITEM_BYTES + 10);
     record["userAgent"] = Value::from(huge.clone());
     record["errorMessage"] = Value::from(huge);
     let key = log_key(1);
-    scene.put(&key, log_file(&[record])).await;
-    let outcome = scene
-        .invoke(
-            &scene.moto.endpoint(),
-            scene.config(&scene.table),
-            Default::default(),
-            sns_event(&scene.bucket, &[std::slice::from_ref(&key)]),
-        )
-        .await;
-    let items = scene.table_items(&scene.table).await;
+    env.put(&key, log_file(&[record])).await;
+    let outcome = invoke(
+        &pipeline_at(&env.endpoint, env.config(), Default::default()).await,
+        cloudtrail_event(&env.bucket, &[std::slice::from_ref(&key)]),
+    )
+    .await;
+    let items = env.items().await;
     match outcome {
         // Written whole, within the limit...
         Ok(summary) => {
@@ -332,7 +331,7 @@ async fn a_record_whose_own_fields_exceed_the_item_limit_is_never_silently_dropp
             assert!(
                 failure
                     .to_string()
-                    .contains(&format!("s3://{}/{key}", scene.bucket))
+                    .contains(&format!("s3://{}/{key}", env.bucket))
             );
         }
     }
@@ -404,30 +403,27 @@ fn a_record_of_another_service_naming_rooms_gives_no_item() {
 
 #[tokio::test]
 async fn duplicate_event_ids_in_one_file_leave_one_item_per_key_and_counts_reconcile() {
-    let scene = Scene::new("hostile-duplicates").await;
+    let env = TestEnv::new("hostile-duplicates").await;
     let record = a4b_record(9);
     let mut changed = record.clone();
     changed["userAgent"] = Value::from("a later copy");
     let other = a4b_record(10);
     let records = vec![record.clone(), other, record.clone(), changed];
     let key = log_key(1);
-    scene.put(&key, log_file(&records)).await;
+    env.put(&key, log_file(&records)).await;
 
-    let summary = scene
-        .invoke(
-            &scene.moto.endpoint(),
-            scene.config(&scene.table),
-            Default::default(),
-            sns_event(&scene.bucket, &[&[key]]),
-        )
-        .await
-        .unwrap();
+    let summary = invoke(
+        &pipeline_at(&env.endpoint, env.config(), Default::default()).await,
+        cloudtrail_event(&env.bucket, &[&[key]]),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(summary.counts.records_read, 4);
     assert_eq!(summary.counts.a4b_records, 4);
     assert_eq!(summary.counts.items_written, summary.counts.items_built);
-    let items = scene.table_items(&scene.table).await;
-    let keys: BTreeSet<(String, String)> = super::support::keys(&items).into_iter().collect();
+    let items = env.items().await;
+    let keys: BTreeSet<(String, String)> = item_keys(&items).into_iter().collect();
     assert_eq!(keys.len(), items.len(), "one item per key");
     let expected: BTreeSet<(String, String)> = [&record, &records[1]]
         .iter()

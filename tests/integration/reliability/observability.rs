@@ -7,7 +7,9 @@ use a4b_audit_devtools::runtime_api::Outcome;
 use a4b_audit_devtools::{LambdaProcess, RuntimeApi};
 use serde_json::Value;
 
-use super::support::{Scene, log_file, log_key, mixed_records, sns_event};
+use crate::harness::{TestEnv, cloudtrail_event, log_file, log_key};
+
+use super::support::mixed_records;
 
 /// Credentials that cannot turn up in a log by chance.
 const ACCESS_KEY_ID: &str = "AKIAQ7LOGCHECK7Q2XYZ";
@@ -22,19 +24,18 @@ struct Run {
 
 /// One invocation of the real binary over a log file with A4B records, at `log_level`.
 async fn run_binary(test: &str, log_level: &str) -> Run {
-    let scene = Scene::new(test).await;
+    let env = TestEnv::new(test).await;
     let key = log_key(1);
     let records = mixed_records(42, 40);
-    scene.put(&key, log_file(&records)).await;
+    env.put(&key, log_file(&records)).await;
 
     let runtime_api = RuntimeApi::start().await.unwrap();
-    let endpoint = scene.moto.endpoint();
     let mut process = LambdaProcess::spawn(
         std::path::Path::new(env!("CARGO_BIN_EXE_a4b-audit-lambda")),
         &runtime_api,
         &[
-            ("TABLE_NAME", scene.table.as_str()),
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("TABLE_NAME", env.table.as_str()),
+            ("AWS_ENDPOINT_URL", env.endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
             ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
             ("AWS_EC2_METADATA_DISABLED", "true"),
@@ -43,7 +44,7 @@ async fn run_binary(test: &str, log_level: &str) -> Run {
         ],
     )
     .unwrap();
-    let event = serde_json::to_value(sns_event(&scene.bucket, &[&[key]])).unwrap();
+    let event = serde_json::to_value(cloudtrail_event(&env.bucket, &[&[key]])).unwrap();
     let invocation = runtime_api
         .invoke(event, Duration::from_secs(60))
         .await
