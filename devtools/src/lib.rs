@@ -3,7 +3,9 @@
 //! Nothing here ships in the Lambda.
 
 pub mod a4b_records;
+pub mod bench;
 pub mod lambda_process;
+pub mod large_trail;
 pub mod local;
 pub mod moto;
 pub mod runtime_api;
