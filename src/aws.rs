@@ -1,7 +1,18 @@
 //! AWS SDK clients, built once per process and shared by every invocation.
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+
+/// How long a connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an S3 body may go without a byte before the read counts as failed (and the pipeline
+/// reads the object again). Not a whole-request timeout: a 50 MB log file may take a while.
+const S3_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one DynamoDB request may take; a stalled request then fails as transient and is retried.
+const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads the SDK's configuration the standard way: region, credentials and `AWS_ENDPOINT_URL` from the
 /// environment, profile files or the Lambda execution role.
@@ -14,6 +25,12 @@ pub async fn load_sdk_config() -> SdkConfig {
 pub fn s3_client(sdk_config: &SdkConfig) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::from(sdk_config)
         .force_path_style(sdk_config.endpoint_url().is_some())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(S3_READ_TIMEOUT)
+                .build(),
+        )
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
@@ -23,6 +40,24 @@ pub fn s3_client(sdk_config: &SdkConfig) -> aws_sdk_s3::Client {
 pub fn dynamodb_client(sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
         .retry_config(RetryConfig::disabled())
+        .timeout_config(dynamodb_timeouts())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB client with the SDK's standard retries, for reads (the CLI's queries and look-ups),
+/// which have no retry layer of their own.
+pub fn dynamodb_read_client(sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .retry_config(RetryConfig::standard())
+        .timeout_config(dynamodb_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+fn dynamodb_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
+        .build()
 }

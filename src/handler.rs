@@ -4,6 +4,8 @@ use aws_lambda_events::event::sns::SnsEvent;
 use lambda_runtime::LambdaEvent;
 use tokio::time::Instant;
 
+use crate::ledger::FileLedger;
+use crate::metrics;
 use crate::pipeline::{Pipeline, SnsMessage};
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
@@ -27,11 +29,16 @@ fn failures(summary: &InvocationSummary) -> String {
 }
 
 /// Handles one SNS event.
-pub async fn handle<S: ObjectSource, K: ItemSink>(
-    pipeline: &Pipeline<S, K>,
+pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
+    pipeline: &Pipeline<S, K, L>,
     event: LambdaEvent<SnsEvent>,
 ) -> Result<InvocationSummary, InvocationFailed> {
-    let deadline = remaining_time(&event.context).map(|remaining| Instant::now() + remaining);
+    let remaining = remaining_time(&event.context);
+    tracing::debug!(
+        remaining_ms = remaining.map(|left| left.as_millis() as u64),
+        "invocation deadline"
+    );
+    let deadline = remaining.map(|remaining| Instant::now() + remaining);
     let messages: Vec<SnsMessage> = event
         .payload
         .records
@@ -42,6 +49,7 @@ pub async fn handle<S: ObjectSource, K: ItemSink>(
         })
         .collect();
     let summary = pipeline.run(&messages, deadline).await;
+    emit_metrics(&summary, &event.context.env_config.function_name);
     if summary.objects_failed > 0 {
         Err(InvocationFailed { summary })
     } else {
@@ -49,14 +57,35 @@ pub async fn handle<S: ObjectSource, K: ItemSink>(
     }
 }
 
+/// Writes the invocation's figures to stdout as one CloudWatch EMF line (see [`metrics`]).
+fn emit_metrics(summary: &InvocationSummary, function_name: &str) {
+    use std::io::Write;
+    let timestamp_ms = jiff::Timestamp::now().as_millisecond();
+    let line = metrics::emf_line(summary, function_name, timestamp_ms);
+    // Not `println!`: it panics when stdout is gone, and a lost metric must not kill the process.
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
+        tracing::warn!(error = %error, "could not write the metrics line to stdout");
+    }
+}
+
 /// The time left before Lambda's deadline, from the context (epoch milliseconds).
+///
+/// Lambda always starts an invocation with its deadline ahead. A deadline that is missing (0) or
+/// already past at the start comes from a local runner that does not keep one (`cargo lambda watch`
+/// sends such values): the invocation then runs without a deadline instead of failing every object.
 fn remaining_time(context: &lambda_runtime::Context) -> Option<std::time::Duration> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
     let deadline = std::time::Duration::from_millis(context.deadline);
-    // A deadline of 0 means none was given (local runners): no deadline then.
-    (context.deadline > 0).then(|| deadline.saturating_sub(now))
+    let remaining = deadline.checked_sub(now).filter(|left| !left.is_zero());
+    if remaining.is_none() {
+        tracing::warn!(
+            deadline_ms = context.deadline,
+            "the invocation's deadline is not in the future: running without one"
+        );
+    }
+    remaining
 }
 
 impl From<InvocationFailed> for lambda_runtime::Diagnostic {
@@ -65,5 +94,43 @@ impl From<InvocationFailed> for lambda_runtime::Diagnostic {
             error_type: "ObjectsFailed".to_owned(),
             error_message: failure.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_with_deadline(deadline_ms: u64) -> lambda_runtime::Context {
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = deadline_ms;
+        context
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|now| now.as_millis() as u64)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_deadline_ahead_gives_the_time_left() {
+        let remaining = remaining_time(&context_with_deadline(now_ms() + 60_000)).unwrap();
+        assert!(
+            remaining > std::time::Duration::from_secs(50)
+                && remaining <= std::time::Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn a_missing_or_past_deadline_means_no_deadline() {
+        assert_eq!(remaining_time(&context_with_deadline(0)), None);
+        // cargo lambda watch sends the timeout itself (600000) rather than an epoch time.
+        assert_eq!(remaining_time(&context_with_deadline(600_000)), None);
+        assert_eq!(
+            remaining_time(&context_with_deadline(now_ms() - 1_000)),
+            None
+        );
     }
 }

@@ -17,10 +17,13 @@
 
 pub mod audit;
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod handler;
 pub mod item;
+pub mod ledger;
 pub mod log_key;
+pub mod metrics;
 pub mod notification;
 pub mod pipeline;
 pub mod reader;

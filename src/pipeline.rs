@@ -5,8 +5,13 @@
 //! channel between them and the writer's batches in flight.
 
 use std::collections::BTreeSet;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, ReadBuf};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -16,16 +21,22 @@ use tracing::{debug, info, warn};
 use crate::audit::{self, AuditContext};
 use crate::config::Config;
 use crate::item::Item;
+use crate::ledger::{FileActivity, FileLedger, FileMarker, LedgerError, NoLedger, ProcessedBy};
 use crate::log_key;
-use crate::notification::{self, Notification, ObjectRef};
+use crate::notification::{self, Notification};
 use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
 use crate::sink::ItemSink;
-use crate::source::{ObjectSource, SourceError};
+use crate::source::{ObjectLocation, ObjectSource, SourceError};
 use crate::summary::{InvocationSummary, ObjectCounts};
 use crate::writer::{ItemWriter, WriteError, WriterOptions};
 
 /// Records whose items may wait between the reading thread and the writer.
 const RECORDS_IN_CHANNEL: usize = 256;
+
+/// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
+/// opening an object, but not a body cut short; reading again from the start is safe because item
+/// writes are idempotent.
+pub const READ_ATTEMPTS: u32 = 3;
 
 /// One SNS message of an event: its id (for logs) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +51,11 @@ pub struct PipelineOptions {
     pub writer: WriterOptions,
     /// No new object is started when less than this much time is left before the deadline.
     pub deadline_margin: Duration,
+    /// Skip objects whose key (or file path) is not a CloudTrail log file name. The CLI turns it
+    /// off for files named explicitly on its command line.
+    pub classify_keys: bool,
+    /// Who the file markers name as the processor.
+    pub processed_by: ProcessedBy,
 }
 
 impl Default for PipelineOptions {
@@ -47,6 +63,8 @@ impl Default for PipelineOptions {
         PipelineOptions {
             writer: WriterOptions::default(),
             deadline_margin: Duration::from_secs(5),
+            classify_keys: true,
+            processed_by: ProcessedBy::Lambda,
         }
     }
 }
@@ -62,8 +80,17 @@ pub enum ObjectError {
     Source(#[from] SourceError),
     #[error("cannot read the log file: {0}")]
     Read(ReadError<WriterStopped>),
+    #[error(
+        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (Lambda will retry the notification)"
+    )]
+    ReadInterrupted {
+        attempts: u32,
+        source: ReadError<WriterStopped>,
+    },
     #[error("cannot write its items: {0}")]
     Write(#[from] WriteError),
+    #[error("its items are written but its summaries or marker are not: {0}")]
+    Ledger(#[from] LedgerError),
     #[error(
         "not processed: the invocation was too close to its deadline (raise the function's timeout; Lambda will retry the notification)"
     )]
@@ -82,7 +109,7 @@ pub enum ObjectError {
 #[derive(Debug, thiserror::Error)]
 #[error("{object}: {error}")]
 pub struct ObjectFailure {
-    pub object: ObjectRef,
+    pub object: ObjectLocation,
     pub error: ObjectError,
     /// What was counted before the failure.
     pub counts: ObjectCounts,
@@ -102,20 +129,36 @@ pub enum ObjectOutcome {
 }
 
 /// Objects in, items out: the whole work of the function, independent of Lambda.
-pub struct Pipeline<S, K> {
+pub struct Pipeline<S, K, L = NoLedger> {
     source: S,
     sink: Arc<K>,
+    ledger: L,
     config: Config,
     options: PipelineOptions,
 }
 
-impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
+impl<S: ObjectSource, K: ItemSink> Pipeline<S, K, NoLedger> {
+    /// A pipeline that records no file markers or summaries (see [`Pipeline::with_ledger`]).
     pub fn new(source: S, sink: K, config: Config, options: PipelineOptions) -> Self {
         Pipeline {
             source,
             sink: Arc::new(sink),
+            ledger: NoLedger,
             config,
             options,
+        }
+    }
+}
+
+impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
+    /// Records each processed file's summaries and marker in `ledger` once its items are written.
+    pub fn with_ledger<M: FileLedger>(self, ledger: M) -> Pipeline<S, K, M> {
+        Pipeline {
+            source: self.source,
+            sink: self.sink,
+            ledger,
+            config: self.config,
+            options: self.options,
         }
     }
 
@@ -167,7 +210,10 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                     continue;
                 }
                 let uri = object.to_string();
-                match self.process_object(&object, deadline).await {
+                match self
+                    .process_object(&ObjectLocation::S3(object), deadline)
+                    .await
+                {
                     ObjectOutcome::Processed(counts) => summary.add_processed(&counts),
                     ObjectOutcome::Skipped(reason) => {
                         info!(object = %uri, reason, "skipped");
@@ -196,13 +242,16 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         summary
     }
 
-    /// Processes one object: skipped when its key is no CloudTrail log file.
+    /// Processes one object: skipped when its key is no CloudTrail log file (unless
+    /// [`PipelineOptions::classify_keys`] is off).
     pub async fn process_object(
         &self,
-        object: &ObjectRef,
+        object: &ObjectLocation,
         deadline: Option<Instant>,
     ) -> ObjectOutcome {
-        if let Some(reason) = log_key::classify(&object.key).skip_reason() {
+        if self.options.classify_keys
+            && let Some(reason) = log_key::classify(&object.key_text()).skip_reason()
+        {
             return ObjectOutcome::Skipped(reason);
         }
         let failure = |error: ObjectError, counts: ObjectCounts| {
@@ -213,8 +262,10 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
                 counts,
             })
         };
-        if !self.config.bucket_allowed(&object.bucket) {
-            let bucket = object.bucket.clone();
+        if let ObjectLocation::S3(s3_object) = object
+            && !self.config.bucket_allowed(&s3_object.bucket)
+        {
+            let bucket = s3_object.bucket.clone();
             return failure(
                 ObjectError::BucketNotAllowed { bucket },
                 ObjectCounts::default(),
@@ -226,7 +277,9 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
             return failure(ObjectError::DeadlineNear, ObjectCounts::default());
         }
 
-        let work = self.read_and_write(object);
+        // Boxed: the nested futures of reading, writing, retrying and recording are otherwise too
+        // deep for the compiler's layout computation, and one allocation per object costs nothing.
+        let work = Box::pin(self.process_and_record(object));
         let result = match deadline {
             // Stop a little before Lambda would kill the process, so the error can be reported.
             Some(deadline) => {
@@ -256,10 +309,81 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         }
     }
 
+    /// Writes the object's items, then records its summaries and marker.
+    async fn process_and_record(
+        &self,
+        object: &ObjectLocation,
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        let (counts, activity) = self.read_with_retries(object).await?;
+        let source_object = object.to_string();
+        let recorded = async {
+            self.ledger
+                .apply_summaries(&source_object, &activity.summary_updates())
+                .await?;
+            let marker = FileMarker {
+                source_object: source_object.clone(),
+                counts,
+                processed_at: jiff::Timestamp::now().to_string(),
+                processed_by: self.options.processed_by,
+            };
+            self.ledger.mark_processed(&marker).await
+        };
+        match recorded.await {
+            Ok(()) => Ok(counts),
+            Err(error) => Err((ObjectError::Ledger(error), counts)),
+        }
+    }
+
+    /// Reads and writes the object, reading it again when its connection failed mid-body.
+    ///
+    /// The counts are those of the last read, but for `write_requests`, which counts the requests
+    /// of every read: each was sent.
+    async fn read_with_retries(
+        &self,
+        object: &ObjectLocation,
+    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
+        let mut attempt = 1;
+        let mut earlier_write_requests = 0;
+        loop {
+            let transport_failed = Arc::new(AtomicBool::new(false));
+            let outcome = self
+                .read_and_write(object, Arc::clone(&transport_failed))
+                .await;
+            match outcome {
+                Err((ObjectError::Read(error), counts))
+                    if transport_failed.load(Ordering::Relaxed) && attempt < READ_ATTEMPTS =>
+                {
+                    warn!(object = %object, attempt, error = %error, "the connection failed while reading: reading the object again");
+                    earlier_write_requests += counts.write_requests;
+                    attempt += 1;
+                }
+                Err((ObjectError::Read(error), mut counts))
+                    if transport_failed.load(Ordering::Relaxed) =>
+                {
+                    counts.write_requests += earlier_write_requests;
+                    let error = ObjectError::ReadInterrupted {
+                        attempts: attempt,
+                        source: error,
+                    };
+                    return Err((error, counts));
+                }
+                Ok((mut counts, activity)) => {
+                    counts.write_requests += earlier_write_requests;
+                    return Ok((counts, activity));
+                }
+                Err((error, mut counts)) => {
+                    counts.write_requests += earlier_write_requests;
+                    return Err((error, counts));
+                }
+            }
+        }
+    }
+
     async fn read_and_write(
         &self,
-        object: &ObjectRef,
-    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        object: &ObjectLocation,
+        transport_failed: Arc<AtomicBool>,
+    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
         let body = self
             .source
             .open(object)
@@ -273,15 +397,20 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         let context = self.audit_context(object);
         let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(RECORDS_IN_CHANNEL);
         let uri = object.to_string();
-        let input = SyncIoBridge::new(body.reader);
+        let input = SyncIoBridge::new(WatchedBody {
+            inner: body.reader,
+            failed: transport_failed,
+        });
         let reading = tokio::task::spawn_blocking(move || {
             read_records(input, &reader_options, &context, &uri, items_tx)
         });
 
         let mut writer = ItemWriter::new(Arc::clone(&self.sink), self.options.writer.clone());
         let mut write_failure = None;
+        let mut activity = FileActivity::default();
         'receive: while let Some(items) = items_rx.recv().await {
             for item in items {
+                activity.observe(&item);
                 if let Err(error) = writer.push(item).await {
                     write_failure = Some(error);
                     break 'receive;
@@ -312,7 +441,7 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
             (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
             (Ok(()), Ok(_)) => {
                 if counts.records_reconcile() && counts.items_reconcile() {
-                    Ok(counts)
+                    Ok((counts, activity))
                 } else {
                     Err((ObjectError::Unreconciled { counts }, counts))
                 }
@@ -320,7 +449,7 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
         }
     }
 
-    fn audit_context(&self, object: &ObjectRef) -> AuditContext {
+    fn audit_context(&self, object: &ObjectLocation) -> AuditContext {
         let now = jiff::Timestamp::now();
         let expires_at = self
             .config
@@ -331,6 +460,27 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K> {
             ingested_at: now.to_string(),
             expires_at,
         }
+    }
+}
+
+/// An object's byte stream that notes when the stream itself failed (a connection reset, a body
+/// cut short), as opposed to its bytes being wrong: only the former is worth reading again.
+struct WatchedBody {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl AsyncRead for WatchedBody {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = self.inner.as_mut().poll_read(context, buffer);
+        if let Poll::Ready(Err(_)) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
     }
 }
 

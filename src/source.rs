@@ -1,6 +1,9 @@
-//! Where log files come from: the `ObjectSource` port and its S3 adapter.
+//! Where log files come from: the `ObjectSource` port, its S3 adapter and a local-file adapter
+//! (the CLI's).
 
+use std::fmt;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -8,6 +11,46 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use tokio::io::AsyncRead;
 
 use crate::notification::ObjectRef;
+
+/// Where one log file is: an S3 object (the Lambda and the CLI) or a local file (the CLI).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectLocation {
+    S3(ObjectRef),
+    /// An absolute path.
+    LocalFile(PathBuf),
+}
+
+impl ObjectLocation {
+    /// A local file, named by its absolute path so that `source_object` does not depend on the
+    /// directory the CLI was started in.
+    pub fn local_file(path: &Path) -> std::io::Result<Self> {
+        Ok(ObjectLocation::LocalFile(std::path::absolute(path)?))
+    }
+
+    /// The key or path to classify with [`log_key::classify`](crate::log_key::classify).
+    pub fn key_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ObjectLocation::S3(object) => std::borrow::Cow::Borrowed(&object.key),
+            ObjectLocation::LocalFile(path) => path.to_string_lossy(),
+        }
+    }
+}
+
+impl From<ObjectRef> for ObjectLocation {
+    fn from(object: ObjectRef) -> Self {
+        ObjectLocation::S3(object)
+    }
+}
+
+/// `s3://bucket/key`, or `file://<absolute path>` for a local file.
+impl fmt::Display for ObjectLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectLocation::S3(object) => object.fmt(f),
+            ObjectLocation::LocalFile(path) => write!(f, "file://{}", path.display()),
+        }
+    }
+}
 
 /// An opened object: its bytes as they are stored (gzipped or not).
 pub struct ObjectBody {
@@ -27,6 +70,10 @@ pub enum SourceError {
     AccessDenied,
     #[error("the bucket does not exist (NoSuchBucket)")]
     NoSuchBucket,
+    #[error("this source cannot open {0}: {1}")]
+    Unsupported(String, &'static str),
+    #[error("cannot open the local file: {0}")]
+    LocalFile(#[source] std::io::Error),
     #[error("{0}")]
     Other(String),
 }
@@ -35,7 +82,7 @@ pub enum SourceError {
 pub trait ObjectSource: Send + Sync + 'static {
     fn open(
         &self,
-        object: &ObjectRef,
+        object: &ObjectLocation,
     ) -> impl Future<Output = Result<ObjectBody, SourceError>> + Send;
 }
 
@@ -52,7 +99,13 @@ impl S3Source {
 }
 
 impl ObjectSource for S3Source {
-    async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, SourceError> {
+    async fn open(&self, location: &ObjectLocation) -> Result<ObjectBody, SourceError> {
+        let ObjectLocation::S3(object) = location else {
+            return Err(SourceError::Unsupported(
+                location.to_string(),
+                "the S3 source reads S3 objects only",
+            ));
+        };
         let output = self
             .client
             .get_object()
@@ -66,6 +119,29 @@ impl ObjectSource for S3Source {
             .and_then(|length| u64::try_from(length).ok());
         Ok(ObjectBody {
             reader: Box::pin(output.body.into_async_read()),
+            stored_bytes,
+        })
+    }
+}
+
+/// Reads local files (the CLI's `process PATH`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalFileSource;
+
+impl ObjectSource for LocalFileSource {
+    async fn open(&self, location: &ObjectLocation) -> Result<ObjectBody, SourceError> {
+        let ObjectLocation::LocalFile(path) = location else {
+            return Err(SourceError::Unsupported(
+                location.to_string(),
+                "the local-file source reads local files only",
+            ));
+        };
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(SourceError::LocalFile)?;
+        let stored_bytes = file.metadata().await.ok().map(|metadata| metadata.len());
+        Ok(ObjectBody {
+            reader: Box::pin(file),
             stored_bytes,
         })
     }
@@ -90,4 +166,63 @@ fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
         "GetObject failed: {}",
         aws_sdk_s3::error::DisplayErrorContext(&error)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[test]
+    fn s3_location_reads_as_its_uri() {
+        let location = ObjectLocation::S3(ObjectRef {
+            bucket: "b".into(),
+            key: "AWSLogs/x.json.gz".into(),
+        });
+        assert_eq!(location.to_string(), "s3://b/AWSLogs/x.json.gz");
+        assert_eq!(location.key_text(), "AWSLogs/x.json.gz");
+    }
+
+    #[test]
+    fn local_location_is_a_file_uri_of_the_absolute_path() {
+        let location = ObjectLocation::local_file(Path::new("logs/a.json")).unwrap();
+        let absolute = std::env::current_dir().unwrap().join("logs/a.json");
+        assert_eq!(location, ObjectLocation::LocalFile(absolute.clone()));
+        assert_eq!(
+            location.to_string(),
+            format!("file://{}", absolute.display())
+        );
+    }
+
+    #[tokio::test]
+    async fn local_file_source_streams_the_file_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        std::fs::write(&path, b"{\"Records\":[]}").unwrap();
+        let mut body = LocalFileSource
+            .open(&ObjectLocation::local_file(&path).unwrap())
+            .await
+            .unwrap();
+        let mut text = String::new();
+        body.reader.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "{\"Records\":[]}");
+        assert_eq!(body.stored_bytes, Some(14));
+    }
+
+    #[tokio::test]
+    async fn missing_local_file_is_a_local_file_error() {
+        let location = ObjectLocation::local_file(Path::new("/nonexistent/a4b/f.json")).unwrap();
+        let error = LocalFileSource.open(&location).await.err().unwrap();
+        assert!(matches!(error, SourceError::LocalFile(_)), "{error}");
+    }
+
+    #[tokio::test]
+    async fn local_file_source_refuses_s3_objects() {
+        let location = ObjectLocation::S3(ObjectRef {
+            bucket: "b".into(),
+            key: "k".into(),
+        });
+        let error = LocalFileSource.open(&location).await.err().unwrap();
+        assert!(matches!(error, SourceError::Unsupported(..)), "{error}");
+    }
 }

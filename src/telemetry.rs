@@ -8,7 +8,11 @@ pub fn init() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .filter(|level| !level.is_empty())
-        .map(|level| level.to_lowercase());
+        // Lambda's levels are TRACE to FATAL; tracing has no FATAL.
+        .map(|level| match level.to_lowercase().as_str() {
+            "fatal" => "error".to_owned(),
+            other => other.to_owned(),
+        });
     let filter = match level {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -4,6 +4,7 @@
 
 pub mod a4b_records;
 pub mod bench;
+pub mod fault_proxy;
 pub mod lambda_process;
 pub mod large_trail;
 pub mod local;
@@ -11,6 +12,7 @@ pub mod moto;
 pub mod runtime_api;
 pub mod samples;
 
+pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
 pub use lambda_process::LambdaProcess;
 pub use moto::MotoServer;
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};

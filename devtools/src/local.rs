@@ -182,9 +182,9 @@ pub async fn emulator(events_dir: &Path) -> Result<(), LocalError> {
         println!("export {name}={value}");
     }
     println!("# then run the function and invoke it with a sample event:");
-    println!("#   cargo lambda watch");
+    println!("#   cargo lambda watch --invoke-address 127.0.0.1");
     println!(
-        "#   cargo lambda invoke a4b-audit-lambda --data-file events/cloudtrail-delivery-single.json"
+        "#   cargo lambda invoke --invoke-address 127.0.0.1 a4b-audit-lambda --data-file events/cloudtrail-delivery-single.json"
     );
     println!("# Ctrl-C stops the emulator.");
     tokio::signal::ctrl_c()

@@ -37,7 +37,7 @@ async fn fails_naming_the_object(env: &TestEnv, bad_body: Option<Vec<u8>>) -> St
     assert_eq!(error.summary.objects_failed, 1);
     assert_eq!(error.summary.objects_processed, 1);
     // The good object, named after the bad one, was still written: one user item, one room item.
-    let items = env.items().await;
+    let items = env.event_items().await;
     assert_eq!(items.len(), 2, "{items:?}");
     let diagnostic: lambda_runtime::Diagnostic = error.into();
     assert_eq!(diagnostic.error_type, "ObjectsFailed");
@@ -106,7 +106,7 @@ async fn object_over_max_object_bytes_fails() {
         text.contains(&big) && text.contains("MAX_OBJECT_BYTES"),
         "{text}"
     );
-    assert_eq!(env.items().await.len(), 2);
+    assert_eq!(env.event_items().await.len(), 2);
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn bucket_outside_allowed_buckets_is_refused_without_reading() {
     .await
     .expect_err("the invocation fails");
     assert!(error.to_string().contains("ALLOWED_BUCKETS"), "{error}");
-    assert!(env.items().await.is_empty());
+    assert!(env.event_items().await.is_empty());
 
     let allowed = env.pipeline(env.config_with(&[("ALLOWED_BUCKETS", &env.bucket)]));
     handler::handle(
@@ -132,7 +132,7 @@ async fn bucket_outside_allowed_buckets_is_refused_without_reading() {
     )
     .await
     .expect("the listed bucket is read");
-    assert_eq!(env.items().await.len(), 2);
+    assert_eq!(env.event_items().await.len(), 2);
 }
 
 #[tokio::test]

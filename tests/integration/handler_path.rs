@@ -124,7 +124,7 @@ async fn cloudtrail_validation_message_and_s3_test_event_succeed_and_write_nothi
             "{file}"
         );
     }
-    assert!(env.items().await.is_empty());
+    assert!(env.event_items().await.is_empty());
 }
 
 #[tokio::test]

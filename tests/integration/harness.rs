@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use a4b_audit::config::Config;
+use a4b_audit::ledger::DynamoDbLedger;
 use a4b_audit::pipeline::{Pipeline, PipelineOptions};
 use a4b_audit::sink::DynamoDbSink;
 use a4b_audit::source::S3Source;
@@ -109,8 +110,9 @@ impl TestEnv {
         .expect("test config")
     }
 
-    /// The production pipeline (S3 source, DynamoDB sink, writer), pointed at the emulator.
-    pub fn pipeline(&self, config: Config) -> Pipeline<S3Source, DynamoDbSink> {
+    /// The production pipeline (S3 source, DynamoDB sink and ledger, writer), as the Lambda main
+    /// builds it, pointed at the emulator.
+    pub fn pipeline(&self, config: Config) -> Pipeline<S3Source, DynamoDbSink, DynamoDbLedger> {
         let options = PipelineOptions {
             writer: WriterOptions {
                 base_delay: std::time::Duration::from_millis(5),
@@ -120,12 +122,14 @@ impl TestEnv {
             ..PipelineOptions::default()
         };
         let table = config.table_name.clone();
+        let dynamodb = a4b_audit::aws::dynamodb_client(&self.sdk_config);
         Pipeline::new(
             S3Source::new(a4b_audit::aws::s3_client(&self.sdk_config)),
-            DynamoDbSink::new(a4b_audit::aws::dynamodb_client(&self.sdk_config), table),
+            DynamoDbSink::new(dynamodb.clone(), table.clone()),
             config,
             options,
         )
+        .with_ledger(DynamoDbLedger::new(dynamodb, table))
     }
 
     /// Every item of the table, sorted by key.
@@ -135,9 +139,22 @@ impl TestEnv {
             .expect("scan")
     }
 
-    /// The table's items in the oracle's comparable form (without `ingested_at`).
+    /// The table's audit event items in the oracle's comparable form (without `ingested_at`).
     pub async fn comparable_items(&self) -> Vec<ComparableItem> {
-        self.items().await.iter().map(oracle::comparable).collect()
+        self.event_items()
+            .await
+            .iter()
+            .map(oracle::comparable)
+            .collect()
+    }
+
+    /// The audit event items (`ROOM#…` and `USER#…`), without file markers and summaries.
+    pub async fn event_items(&self) -> Vec<TableItem> {
+        self.items()
+            .await
+            .into_iter()
+            .filter(is_event_item)
+            .collect()
     }
 
     /// A sample SNS event from `events/`, its messages pointed at this test's bucket.
@@ -216,4 +233,10 @@ pub fn log_key(n: u32) -> String {
         "AWSLogs/123456789012/CloudTrail/us-east-1/2023/07/10/123456789012_CloudTrail_us-east-1_20230710T12{:02}Z_Test{n:012}.json.gz",
         n % 60
     )
+}
+
+fn is_event_item(item: &TableItem) -> bool {
+    item.get("pk")
+        .and_then(|pk| pk.as_s().ok())
+        .is_some_and(|pk| pk.starts_with("ROOM#") || pk.starts_with("USER#"))
 }

@@ -62,7 +62,7 @@ async fn the_binary_answers_every_sample_event_and_writes_the_items() {
     );
     let written = summary["items_written"].as_u64().unwrap();
     assert!(written > 0);
-    assert_eq!(env.items().await.len() as u64, written);
+    assert_eq!(env.event_items().await.len() as u64, written);
 
     for file in ["cloudtrail-validation.json", "s3-test-event.json"] {
         let invocation = runtime
@@ -76,7 +76,7 @@ async fn the_binary_answers_every_sample_event_and_writes_the_items() {
         );
     }
     assert_eq!(
-        env.items().await.len() as u64,
+        env.event_items().await.len() as u64,
         written,
         "nothing more written"
     );

@@ -2,8 +2,10 @@
 //! started once for this test binary by `a4b_audit_devtools::moto::MotoServer::shared()`.
 //! One binary, so it links once; each test works in its own bucket and table.
 
+mod cli;
 mod failures;
 mod handler_path;
 mod harness;
 mod lambda_binary;
 mod oracle;
+mod reliability;

@@ -1,0 +1,286 @@
+//! The command line: commands, options and their help with examples.
+
+use clap::{Args, Parser, Subcommand};
+
+use super::output::Format;
+use super::time_range::{TimeBound, parse_time_bound};
+use crate::notification::{S3Prefix, parse_s3_prefix};
+
+/// Operator CLI of a4b-audit: turn stored CloudTrail logs into Alexa for Business audit items and
+/// read the audit history back.
+#[derive(Debug, Parser)]
+#[command(
+    name = "a4b-audit",
+    version,
+    after_help = "Examples:
+  a4b-audit process --dry-run ./logs/
+  a4b-audit backfill s3://my-trail-bucket --from 2023-01-01 --to 2023-12-31 --table a4b-audit
+  a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --from 2023-05-01
+  a4b-audit rooms --table a4b-audit
+
+AWS access uses the SDK's usual settings (AWS_PROFILE, AWS_REGION, credentials, AWS_ENDPOINT_URL).
+Exit codes: 0 success, 1 when a file failed or AWS refused a request, 2 for usage or configuration errors."
+)]
+pub struct Cli {
+    /// More logs on stderr (-v: each file, -vv: debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Process CloudTrail log files (local files, folders, S3 objects) into the audit table.
+    #[command(after_help = "Examples:
+  a4b-audit process --table a4b-audit s3://trail-bucket/AWSLogs/123456789012/CloudTrail/us-east-1/2023/05/01/123456789012_CloudTrail_us-east-1_20230501T1200Z_abc.json.gz
+  a4b-audit process --dry-run ./downloaded-logs/ > items.jsonl
+  a4b-audit process --dry-run export.json   # a file named explicitly is read whatever its name
+
+Folders are read recursively; in them only CloudTrail log file names count (digests are skipped).
+The summary goes to stderr; with --dry-run every item goes to stdout as one JSON object per line.")]
+    Process(ProcessArgs),
+
+    /// Find and process the CloudTrail log files of a bucket, day by day.
+    #[command(after_help = "Examples:
+  a4b-audit backfill s3://trail-bucket --from 2021-01-01 --to 2023-12-31 --table a4b-audit
+  a4b-audit backfill s3://trail-bucket/team-prefix --account 123456789012 --region us-east-1 --resume
+  a4b-audit backfill s3://org-trail-bucket --from 2023-05-01 --concurrency 8
+
+The prefix is the trail's S3 key prefix (the folder above AWSLogs/). Accounts (also those of an
+organization trail, AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders
+between --from and --to are listed. --from/--to select delivery days (UTC).
+Running it twice is safe; --resume skips files already recorded as processed.")]
+    Backfill(BackfillArgs),
+
+    /// Print the audit history of one room or one user, in time order.
+    #[command(after_help = "Examples:
+  a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --from 2023-05-01 --to 2023-05-31
+  a4b-audit query --user arn:aws:iam::123456789012:user/alice --limit 20
+  a4b-audit query --user arn:aws:iam::123456789012:user/alice --format csv > alice.csv
+
+--from/--to take a date (2023-05-01: the whole day) or an RFC 3339 time (2023-05-01T12:00:00Z).
+--format json prints every attribute of each item, one JSON object per line.")]
+    Query(QueryArgs),
+
+    /// List the rooms seen, with their number of events and last activity.
+    #[command(after_help = "Examples:
+  a4b-audit rooms --table a4b-audit
+  a4b-audit rooms --format csv")]
+    Rooms(ListArgs),
+
+    /// List the users seen, with their number of events and last activity.
+    #[command(after_help = "Examples:
+  a4b-audit users --table a4b-audit
+  a4b-audit users --format json")]
+    Users(ListArgs),
+}
+
+/// The audit table.
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// The DynamoDB audit table.
+    #[arg(long, env = "TABLE_NAME", value_name = "NAME")]
+    pub table: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Local files, folders (read recursively) or s3://bucket/key objects.
+    #[arg(required = true, value_name = "PATH|s3://bucket/key")]
+    pub inputs: Vec<String>,
+
+    /// Write nothing: print every item as one JSON object per line on stdout.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The bucket and optional trail prefix: s3://bucket[/prefix].
+    #[arg(value_name = "s3://bucket[/prefix]", value_parser = parse_s3_prefix)]
+    pub location: S3Prefix,
+
+    /// First delivery day (UTC), e.g. 2023-05-01.
+    #[arg(long, value_parser = parse_time_bound, value_name = "DATE")]
+    pub from: Option<TimeBound>,
+
+    /// Last delivery day (UTC), inclusive.
+    #[arg(long, value_parser = parse_time_bound, value_name = "DATE")]
+    pub to: Option<TimeBound>,
+
+    /// Only this account (12 digits); repeat for several.
+    #[arg(long, value_parser = parse_account_id, value_name = "ID")]
+    pub account: Vec<String>,
+
+    /// Only this region (e.g. us-east-1); repeat for several.
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+
+    /// Files processed at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Skip files that already have a processed-file marker in the table.
+    #[arg(long)]
+    pub resume: bool,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("partition").required(true).multiple(false))]
+pub struct QueryArgs {
+    /// The room's ARN.
+    #[arg(long, group = "partition", value_name = "ARN")]
+    pub room: Option<String>,
+
+    /// The user key (the identity's ARN, else invokedBy, principalId or account id).
+    #[arg(long, group = "partition", value_name = "KEY")]
+    pub user: Option<String>,
+
+    /// From this date or time (inclusive).
+    #[arg(long, value_parser = parse_time_bound, value_name = "T")]
+    pub from: Option<TimeBound>,
+
+    /// Up to this date (the whole day) or time (inclusive).
+    #[arg(long, value_parser = parse_time_bound, value_name = "T")]
+    pub to: Option<TimeBound>,
+
+    /// At most this many events (the earliest ones).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+fn parse_account_id(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not a 12-digit AWS account id"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("a4b-audit").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_help_with_examples() {
+        let mut cli = Cli::command();
+        for command in ["process", "backfill", "query", "rooms", "users"] {
+            let help = cli
+                .find_subcommand_mut(command)
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(help.contains("Examples:"), "{command}: {help}");
+            assert!(help.contains(&format!("a4b-audit {command}")), "{command}");
+        }
+    }
+
+    #[test]
+    fn query_needs_exactly_one_of_room_and_user() {
+        let error = parse(&["query"]).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        let error = parse(&["query", "--room", "r", "--user", "u"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(parse(&["query", "--user", "u"]).is_ok());
+    }
+
+    #[test]
+    fn backfill_refuses_a_location_that_is_not_an_s3_uri() {
+        let error = parse(&["backfill", "my-bucket"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(error.to_string().contains("my-bucket"), "{error}");
+    }
+
+    #[test]
+    fn backfill_reads_its_filters() {
+        let Command::Backfill(args) = parse(&[
+            "backfill",
+            "s3://bucket/prefix",
+            "--from",
+            "2023-05-01",
+            "--to",
+            "2023-05-03",
+            "--account",
+            "123456789012",
+            "--account",
+            "210987654321",
+            "--region",
+            "us-east-1",
+            "--concurrency",
+            "2",
+            "--resume",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("backfill");
+        };
+        assert_eq!(args.location.bucket, "bucket");
+        assert_eq!(args.location.prefix, "prefix");
+        assert_eq!(args.account, ["123456789012", "210987654321"]);
+        assert_eq!(args.region, ["us-east-1"]);
+        assert_eq!(args.concurrency, 2);
+        assert!(args.resume);
+        assert_eq!(
+            args.from.unwrap().first_day().to_string(),
+            "2023-05-01".to_owned()
+        );
+    }
+
+    #[test]
+    fn backfill_refuses_an_account_that_is_not_twelve_digits() {
+        let error = parse(&["backfill", "s3://b", "--account", "1234"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn backfill_concurrency_is_at_least_one() {
+        let error = parse(&["backfill", "s3://b", "--concurrency", "0"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn process_needs_an_input() {
+        let error = parse(&["process", "--dry-run"]).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Finding the log files of a bucket for `backfill`: accounts and regions by listing folders, then
+//! only the day folders between `--from` and `--to`, never the whole bucket.
+
+use std::future::Future;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use jiff::civil::Date;
+
+use super::error::{AwsTarget, CliError, aws_error};
+use crate::log_key::{self, TrailLogLocation};
+
+/// Day folders listed at once.
+const DAY_LISTINGS_IN_FLIGHT: usize = 16;
+
+/// An object found by listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredObject {
+    pub key: String,
+    /// Stored bytes.
+    pub size: u64,
+}
+
+/// The listing a discovery needs (S3's `ListObjectsV2`).
+pub trait BucketListing: Send + Sync {
+    /// The full prefixes of the folders right below `prefix` (which ends in `/`).
+    fn folders(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, CliError>> + Send;
+    /// Every object below `prefix`.
+    fn objects(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<DiscoveredObject>, CliError>> + Send;
+}
+
+/// Which log files a backfill wants.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoveryFilter {
+    /// First and last delivery day (UTC), inclusive.
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    /// Empty: all.
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+/// What a discovery found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// Log files, by trail location, day and key.
+    pub log_files: Vec<DiscoveredObject>,
+    /// Other objects in the day folders (not log files), with the reason.
+    pub skipped: Vec<(String, &'static str)>,
+    /// Account and region folders found (after the filters).
+    pub trail_locations: usize,
+}
+
+/// Finds the log files below `bucket_prefix` (the trail's S3 key prefix, empty or any text).
+pub async fn discover_log_files(
+    listing: &impl BucketListing,
+    bucket_prefix: &str,
+    filter: &DiscoveryFilter,
+) -> Result<Discovery, CliError> {
+    let mut prefix = bucket_prefix.to_owned();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    let mut accounts: Vec<(Option<String>, String)> = Vec::new();
+    for folder in listing.folders(&format!("{prefix}AWSLogs/")).await? {
+        let name = last_segment(&folder);
+        if is_account_id(name) {
+            accounts.push((None, name.to_owned()));
+        } else if name.starts_with("o-") {
+            for account_folder in listing.folders(&folder).await? {
+                let account = last_segment(&account_folder);
+                if is_account_id(account) {
+                    accounts.push((Some(name.to_owned()), account.to_owned()));
+                }
+            }
+        }
+    }
+    accounts.retain(|(_, account)| filter.accounts.is_empty() || filter.accounts.contains(account));
+
+    let mut locations = Vec::new();
+    for (organization_id, account) in &accounts {
+        let trail_root = match organization_id {
+            Some(organization_id) => {
+                format!("{prefix}AWSLogs/{organization_id}/{account}/CloudTrail/")
+            }
+            None => format!("{prefix}AWSLogs/{account}/CloudTrail/"),
+        };
+        for region_folder in listing.folders(&trail_root).await? {
+            let region = last_segment(&region_folder);
+            if !filter.regions.is_empty() && !filter.regions.iter().any(|wanted| wanted == region) {
+                continue;
+            }
+            // A folder that is no region name is not CloudTrail's: leave it.
+            if let Ok(location) =
+                TrailLogLocation::new(&prefix, organization_id.as_deref(), account, region)
+            {
+                locations.push(location);
+            }
+        }
+    }
+
+    let mut day_prefixes = Vec::new();
+    for location in &locations {
+        for date in days_with_folders(listing, location, filter).await? {
+            day_prefixes.push(location.day_prefix(date));
+        }
+    }
+    let listed: Vec<Vec<DiscoveredObject>> = stream::iter(
+        day_prefixes
+            .iter()
+            .map(|day_prefix| listing.objects(day_prefix)),
+    )
+    .buffered(DAY_LISTINGS_IN_FLIGHT)
+    .try_collect()
+    .await?;
+
+    let mut discovery = Discovery {
+        trail_locations: locations.len(),
+        ..Discovery::default()
+    };
+    for object in listed.into_iter().flatten() {
+        match log_key::classify(&object.key).skip_reason() {
+            None => discovery.log_files.push(object),
+            Some(reason) => discovery.skipped.push((object.key, reason)),
+        }
+    }
+    Ok(discovery)
+}
+
+/// The days of a trail location that have a folder and fall in the filter's range, walking
+/// year, month and day folders and listing only those in range.
+async fn days_with_folders(
+    listing: &impl BucketListing,
+    location: &TrailLogLocation,
+    filter: &DiscoveryFilter,
+) -> Result<Vec<Date>, CliError> {
+    let in_range = |first: Date, last: Date| {
+        filter.from.is_none_or(|from| last >= from) && filter.to.is_none_or(|to| first <= to)
+    };
+    let mut days = Vec::new();
+    for year_folder in listing.folders(&location.region_prefix()).await? {
+        let Some(year) = number::<i16>(last_segment(&year_folder), 4) else {
+            continue;
+        };
+        let (Ok(first), Ok(last)) = (Date::new(year, 1, 1), Date::new(year, 12, 31)) else {
+            continue;
+        };
+        if !in_range(first, last) {
+            continue;
+        }
+        for month_folder in listing.folders(&year_folder).await? {
+            let Some(month) = number::<i8>(last_segment(&month_folder), 2) else {
+                continue;
+            };
+            let Ok(first) = Date::new(year, month, 1) else {
+                continue;
+            };
+            if !in_range(first, first.last_of_month()) {
+                continue;
+            }
+            for day_folder in listing.folders(&month_folder).await? {
+                let Some(day) = number::<i8>(last_segment(&day_folder), 2) else {
+                    continue;
+                };
+                if let Ok(date) = Date::new(year, month, day)
+                    && in_range(date, date)
+                {
+                    days.push(date);
+                }
+            }
+        }
+    }
+    Ok(days)
+}
+
+/// `a/b/c/` -> `c`.
+fn last_segment(folder: &str) -> &str {
+    folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// A folder name of exactly `digits` digits, as a number.
+fn number<T: std::str::FromStr>(text: &str, digits: usize) -> Option<T> {
+    (text.len() == digits && text.bytes().all(|byte| byte.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+/// Lists an S3 bucket.
+pub struct S3Listing {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub region: String,
+}
+
+impl S3Listing {
+    fn error<E, R>(&self, error: &aws_sdk_s3::error::SdkError<E, R>) -> CliError
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let resource = format!("bucket {}", self.bucket);
+        let target = AwsTarget {
+            resource: &resource,
+            region: &self.region,
+        };
+        aws_error("list the bucket (s3:ListBucket)", &target, error)
+    }
+}
+
+impl BucketListing for S3Listing {
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, CliError> {
+        let mut folders = Vec::new();
+        let mut continuation = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .delimiter("/")
+                .set_continuation_token(continuation.take())
+                .send()
+                .await
+                .map_err(|error| self.error(&error))?;
+            folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|common| common.prefix().map(str::to_owned)),
+            );
+            match page.next_continuation_token() {
+                Some(token) if page.is_truncated() == Some(true) => {
+                    continuation = Some(token.to_owned());
+                }
+                _ => return Ok(folders),
+            }
+        }
+    }
+
+    async fn objects(&self, prefix: &str) -> Result<Vec<DiscoveredObject>, CliError> {
+        let mut objects = Vec::new();
+        let mut continuation = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(continuation.take())
+                .send()
+                .await
+                .map_err(|error| self.error(&error))?;
+            objects.extend(page.contents().iter().filter_map(|object| {
+                Some(DiscoveredObject {
+                    key: object.key()?.to_owned(),
+                    size: object
+                        .size()
+                        .and_then(|size| u64::try_from(size).ok())
+                        .unwrap_or(0),
+                })
+            }));
+            match page.next_continuation_token() {
+                Some(token) if page.is_truncated() == Some(true) => {
+                    continuation = Some(token.to_owned());
+                }
+                _ => return Ok(objects),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A bucket in memory that records every listing asked of it.
+    #[derive(Default)]
+    struct MemoryBucket {
+        keys: BTreeSet<String>,
+        listed: Mutex<Vec<String>>,
+    }
+
+    impl MemoryBucket {
+        fn with(keys: &[String]) -> Self {
+            MemoryBucket {
+                keys: keys.iter().cloned().collect(),
+                listed: Mutex::default(),
+            }
+        }
+    }
+
+    impl BucketListing for MemoryBucket {
+        async fn folders(&self, prefix: &str) -> Result<Vec<String>, CliError> {
+            self.listed.lock().unwrap().push(prefix.to_owned());
+            let folders: BTreeSet<String> = self
+                .keys
+                .iter()
+                .filter_map(|key| {
+                    let rest = key.strip_prefix(prefix)?;
+                    let (folder, _) = rest.split_once('/')?;
+                    Some(format!("{prefix}{folder}/"))
+                })
+                .collect();
+            Ok(folders.into_iter().collect())
+        }
+
+        async fn objects(&self, prefix: &str) -> Result<Vec<DiscoveredObject>, CliError> {
+            self.listed.lock().unwrap().push(prefix.to_owned());
+            Ok(self
+                .keys
+                .iter()
+                .filter(|key| key.starts_with(prefix))
+                .map(|key| DiscoveredObject {
+                    key: key.clone(),
+                    size: 1,
+                })
+                .collect())
+        }
+    }
+
+    fn log_key(root: &str, account: &str, region: &str, day: &str, id: &str) -> String {
+        let (year, rest) = day.split_at(4);
+        let (month, day) = rest.split_at(2);
+        format!(
+            "{root}{account}/CloudTrail/{region}/{year}/{month}/{day}/{account}_CloudTrail_{region}_{year}{month}{day}T1200Z_{id}.json.gz"
+        )
+    }
+
+    fn tree() -> Vec<String> {
+        vec![
+            log_key("AWSLogs/", "111111111111", "us-east-1", "20230430", "a"),
+            log_key("AWSLogs/", "111111111111", "us-east-1", "20230501", "b"),
+            log_key("AWSLogs/", "111111111111", "eu-west-1", "20230502", "c"),
+            log_key("AWSLogs/", "111111111111", "us-east-1", "20230601", "d"),
+            log_key("AWSLogs/o-abc123def4/", "222222222222", "us-east-1", "20230501", "e"),
+            "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2023/05/01/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_20230501T120000Z.json.gz".to_owned(),
+            "AWSLogs/111111111111/CloudTrail/us-east-1/2023/05/01/README.txt".to_owned(),
+        ]
+    }
+
+    fn found(discovery: &Discovery) -> Vec<String> {
+        discovery
+            .log_files
+            .iter()
+            .map(|object| object.key.rsplit('_').next().unwrap().to_owned())
+            .collect()
+    }
+
+    fn date(text: &str) -> Option<Date> {
+        Some(text.parse().unwrap())
+    }
+
+    #[tokio::test]
+    async fn finds_standard_and_organization_trail_files_of_every_account_and_region() {
+        let bucket = MemoryBucket::with(&tree());
+        let discovery = discover_log_files(&bucket, "", &DiscoveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            found(&discovery),
+            [
+                "c.json.gz",
+                "a.json.gz",
+                "b.json.gz",
+                "d.json.gz",
+                "e.json.gz"
+            ]
+        );
+        assert_eq!(discovery.trail_locations, 3);
+        assert_eq!(
+            discovery.skipped,
+            vec![(
+                "AWSLogs/111111111111/CloudTrail/us-east-1/2023/05/01/README.txt".to_owned(),
+                "not a CloudTrail log file"
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn from_and_to_select_the_days_and_list_only_those() {
+        let bucket = MemoryBucket::with(&tree());
+        let filter = DiscoveryFilter {
+            from: date("2023-05-01"),
+            to: date("2023-05-01"),
+            ..DiscoveryFilter::default()
+        };
+        let discovery = discover_log_files(&bucket, "", &filter).await.unwrap();
+        assert_eq!(found(&discovery), ["b.json.gz", "e.json.gz"]);
+        let listed = bucket.listed.lock().unwrap().clone();
+        assert!(
+            !listed
+                .iter()
+                .any(|prefix| prefix.ends_with("/2023/04/30/") || prefix.ends_with("/2023/06/")),
+            "listed outside the range: {listed:?}"
+        );
+        assert!(!listed.iter().any(|prefix| prefix.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn account_and_region_filters_apply() {
+        let bucket = MemoryBucket::with(&tree());
+        let filter = DiscoveryFilter {
+            accounts: vec!["222222222222".into()],
+            regions: vec!["us-east-1".into()],
+            ..DiscoveryFilter::default()
+        };
+        let discovery = discover_log_files(&bucket, "", &filter).await.unwrap();
+        assert_eq!(found(&discovery), ["e.json.gz"]);
+        let filter = DiscoveryFilter {
+            regions: vec!["eu-west-1".into()],
+            ..DiscoveryFilter::default()
+        };
+        let discovery = discover_log_files(&bucket, "", &filter).await.unwrap();
+        assert_eq!(found(&discovery), ["c.json.gz"]);
+    }
+
+    #[tokio::test]
+    async fn the_trail_prefix_is_honoured_with_or_without_a_slash() {
+        let keys: Vec<String> = tree().iter().map(|key| format!("team/{key}")).collect();
+        let bucket = MemoryBucket::with(&keys);
+        for prefix in ["team", "team/"] {
+            let discovery = discover_log_files(&bucket, prefix, &DiscoveryFilter::default())
+                .await
+                .unwrap();
+            assert_eq!(discovery.log_files.len(), 5, "{prefix}");
+        }
+        let discovery = discover_log_files(&bucket, "", &DiscoveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(discovery.log_files.len(), 0);
+    }
+}

@@ -1,0 +1,109 @@
+//! The operator CLI `a4b-audit`: process log files, backfill a bucket, read the history back.
+//!
+//! It reuses the Lambda's [`Pipeline`](crate::pipeline::Pipeline), sources, sink and ledger, so a file
+//! processed here gives exactly the items the Lambda would write.
+
+mod args;
+mod backfill;
+mod clients;
+mod discover;
+mod dry_run;
+mod error;
+mod inputs;
+mod output;
+mod process;
+mod progress;
+mod query;
+mod report;
+mod source;
+mod summaries;
+mod time_range;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+pub use discover::{
+    BucketListing, DiscoveredObject, Discovery, DiscoveryFilter, S3Listing, discover_log_files,
+};
+pub use dry_run::{DryRunSink, item_json};
+pub use error::CliError;
+pub use output::Format;
+pub use time_range::{TimeBound, parse_time_bound};
+
+/// Runs the CLI with the process arguments; the exit code scripts rely on: 0 success, 1 when any
+/// file failed or AWS refused, 2 for usage and configuration errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Logs on stderr: warnings only by default (the summary says the rest), more with `-v`/`-vv`;
+/// `RUST_LOG` overrides.
+fn init_logs(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(progress::LogWriter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    // An error means a subscriber is already installed: keep it.
+    drop(installed);
+}
+
+/// How a command that ran to its end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Some files failed (listed in the summary).
+    FilesFailed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::FilesFailed => ExitCode::from(1),
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
+    match cli.command {
+        Command::Process(args) => process::run(args).await,
+        Command::Backfill(args) => backfill::run(args).await,
+        Command::Query(args) => query::run(args).await.map(|()| Outcome::Success),
+        Command::Rooms(args) => summaries::run(summaries::Kind::Rooms, args)
+            .await
+            .map(|()| Outcome::Success),
+        Command::Users(args) => summaries::run(summaries::Kind::Users, args)
+            .await
+            .map(|()| Outcome::Success),
+    }
+}

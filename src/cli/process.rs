@@ -1,0 +1,117 @@
+//! `a4b-audit process`: the given files through the Lambda's pipeline, into the table or stdout.
+
+use std::io::Write;
+
+use super::args::ProcessArgs;
+use super::dry_run::DryRunSink;
+use super::error::CliError;
+use super::source::CliSource;
+use super::{Outcome, clients, inputs, report};
+use crate::ledger::{DynamoDbLedger, FileLedger, ProcessedBy};
+use crate::pipeline::{ObjectOutcome, Pipeline, PipelineOptions};
+use crate::sink::{DynamoDbSink, ItemSink};
+use crate::source::{LocalFileSource, ObjectLocation, ObjectSource, S3Source};
+use crate::summary::InvocationSummary;
+
+/// The table name of a dry run without `--table`: only shown in logs, never written to.
+const DRY_RUN_TABLE: &str = "(dry run)";
+
+pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
+    let inputs = inputs::expand(&args.inputs)?;
+    let reads_s3 = inputs
+        .objects
+        .iter()
+        .any(|object| matches!(object, ObjectLocation::S3(_)));
+    let sdk_config = if reads_s3 || !args.dry_run {
+        Some(clients::sdk_config().await?)
+    } else {
+        None
+    };
+    let source = CliSource {
+        s3: sdk_config
+            .as_ref()
+            .filter(|_| reads_s3)
+            .map(|sdk_config| S3Source::new(crate::aws::s3_client(sdk_config))),
+        local: LocalFileSource,
+    };
+    // The operator chose every object: files are read whatever their names (folders were
+    // filtered by name when they were expanded).
+    let mut options = PipelineOptions {
+        classify_keys: false,
+        processed_by: ProcessedBy::Cli,
+        ..PipelineOptions::default()
+    };
+    let mut summary = InvocationSummary::default();
+    for (object, reason) in &inputs.skipped {
+        summary.add_skipped(object.clone(), (*reason).to_owned());
+    }
+
+    if args.dry_run {
+        let table_name = args.table.table.as_deref().unwrap_or(DRY_RUN_TABLE);
+        let config = clients::pipeline_config(table_name)?;
+        // One batch at a time: the items come out in record order.
+        options.writer.max_in_flight = 1;
+        let (sink, stdout) = DryRunSink::stdout();
+        let pipeline = Pipeline::new(source, sink, config, options);
+        process_in_order(&pipeline, &inputs.objects, &mut summary).await;
+        stdout
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .flush()?;
+    } else {
+        let sdk_config = match sdk_config {
+            Some(sdk_config) => sdk_config,
+            None => clients::sdk_config().await?,
+        };
+        let table_name = clients::table_name(&args.table)?;
+        let config = clients::pipeline_config(&table_name)?;
+        let region = clients::region_name(&sdk_config);
+        let read_client = crate::aws::dynamodb_read_client(&sdk_config);
+        clients::check_table(&read_client, &table_name, &region).await?;
+        let client = crate::aws::dynamodb_client(&sdk_config);
+        let sink = DynamoDbSink::new(client.clone(), &table_name);
+        let ledger = DynamoDbLedger::new(client, &table_name);
+        let pipeline = Pipeline::new(source, sink, config, options).with_ledger(ledger);
+        process_in_order(&pipeline, &inputs.objects, &mut summary).await;
+    }
+
+    report::write_summary(&mut std::io::stderr().lock(), &summary, 0, args.dry_run)?;
+    Ok(if summary.objects_failed > 0 {
+        Outcome::FilesFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Processes the objects one after the other, adding each outcome to `summary`.
+pub async fn process_in_order<S: ObjectSource, K: ItemSink, L: FileLedger>(
+    pipeline: &Pipeline<S, K, L>,
+    objects: &[ObjectLocation],
+    summary: &mut InvocationSummary,
+) {
+    for object in objects {
+        let outcome = pipeline.process_object(object, None).await;
+        add_outcome(summary, object, outcome);
+    }
+}
+
+/// Adds what became of one object to the run's summary.
+pub fn add_outcome(
+    summary: &mut InvocationSummary,
+    object: &ObjectLocation,
+    outcome: ObjectOutcome,
+) {
+    match outcome {
+        ObjectOutcome::Processed(counts) => summary.add_processed(&counts),
+        ObjectOutcome::Skipped(reason) => {
+            summary.add_skipped(object.to_string(), reason.to_owned())
+        }
+        ObjectOutcome::Failed(failure) => {
+            summary.add_failed(
+                object.to_string(),
+                failure.error.to_string(),
+                &failure.counts,
+            );
+        }
+    }
+}

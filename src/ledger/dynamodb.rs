@@ -1,0 +1,394 @@
+//! The ledger in the audit table: summary chunks with `TransactWriteItems`, markers with `PutItem`,
+//! marker look-ups with `BatchGetItem` (the CLI only: the Lambda never reads).
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+
+use super::{
+    FileLedger, FileMarker, FileMarkerLookup, LedgerError, SUMMARY_UPDATES_PER_CHUNK,
+    SummaryUpdate, summary_guard_key,
+};
+use crate::item::{AttrValue, Item, ItemKey, PARTITION_KEY, SORT_KEY};
+
+/// `BatchGetItem` takes at most 100 keys.
+const KEYS_PER_BATCH_GET: usize = 100;
+
+/// How the ledger retries transient failures (the client's own retries are off).
+#[derive(Debug, Clone)]
+pub struct LedgerRetry {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for LedgerRetry {
+    fn default() -> Self {
+        LedgerRetry {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The ledger in a DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbLedger {
+    client: aws_sdk_dynamodb::Client,
+    table_name: String,
+    retry: LedgerRetry,
+}
+
+impl DynamoDbLedger {
+    pub fn new(client: aws_sdk_dynamodb::Client, table_name: impl Into<String>) -> Self {
+        DynamoDbLedger {
+            client,
+            table_name: table_name.into(),
+            retry: LedgerRetry::default(),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: LedgerRetry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Applies one chunk; `Ok(false)` when its guard shows it was applied before.
+    async fn apply_chunk(
+        &self,
+        source_object: &str,
+        chunk_index: usize,
+        chunk: &[SummaryUpdate],
+    ) -> Result<bool, LedgerError> {
+        let guard_key = summary_guard_key(source_object, chunk_index);
+        let guard = Put::builder()
+            .table_name(&self.table_name)
+            .set_item(Some(key_attributes(&guard_key)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|error| LedgerError(format!("cannot build the summary guard: {error}")))?;
+        let mut actions = vec![TransactWriteItem::builder().put(guard).build()];
+        for update in chunk {
+            let count = Update::builder()
+                .table_name(&self.table_name)
+                .set_key(Some(key_attributes(&update.key)))
+                .update_expression("ADD event_count :count")
+                .expression_attribute_values(
+                    ":count",
+                    AttributeValue::N(update.event_count.to_string()),
+                )
+                .build()
+                .map_err(|error| LedgerError(format!("cannot build a summary update: {error}")))?;
+            actions.push(TransactWriteItem::builder().update(count).build());
+        }
+        let what = format!("summary chunk {chunk_index} of {source_object}");
+        retry(&self.retry, &what, || async {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(true),
+                Err(error) => match guard_cancellation(&error) {
+                    Cancellation::GuardExists => Ok(false),
+                    Cancellation::Conflict => Err(Failure::Transient(
+                        "the transaction conflicted with another one".to_owned(),
+                    )),
+                    Cancellation::Other => Err(self.failure(&error)),
+                },
+            }
+        })
+        .await
+    }
+
+    /// Raises `last_event_time` to the update's time unless the summary already holds a later one.
+    async fn raise_last_event_time(&self, update: &SummaryUpdate) -> Result<(), LedgerError> {
+        let what = format!("last_event_time of {} {}", update.key.pk, update.key.sk);
+        retry(&self.retry, &what, || async {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table_name)
+                .set_key(Some(key_attributes(&update.key)))
+                .update_expression("SET last_event_time = :time")
+                .condition_expression(
+                    "attribute_not_exists(last_event_time) OR last_event_time < :time",
+                )
+                .expression_attribute_values(
+                    ":time",
+                    AttributeValue::S(update.last_event_time.clone()),
+                )
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(())
+                }
+                Err(error) => Err(self.failure(&error)),
+            }
+        })
+        .await
+    }
+
+    fn failure<E, R>(&self, error: &SdkError<E, R>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        classify_error(error, &self.table_name, &self.region())
+    }
+
+    fn region(&self) -> String {
+        self.client
+            .config()
+            .region()
+            .map_or_else(|| "(no region)".to_owned(), ToString::to_string)
+    }
+}
+
+impl FileLedger for DynamoDbLedger {
+    async fn apply_summaries(
+        &self,
+        source_object: &str,
+        updates: &[SummaryUpdate],
+    ) -> Result<(), LedgerError> {
+        for (chunk_index, chunk) in updates.chunks(SUMMARY_UPDATES_PER_CHUNK).enumerate() {
+            self.apply_chunk(source_object, chunk_index, chunk).await?;
+        }
+        // A maximum is idempotent: done for every update, even of chunks applied before, so that
+        // a run stopped between a chunk and its times still ends with the right times.
+        for update in updates {
+            self.raise_last_event_time(update).await?;
+        }
+        Ok(())
+    }
+
+    async fn mark_processed(&self, marker: &FileMarker) -> Result<(), LedgerError> {
+        let item = item_attributes(&marker.to_item());
+        let what = format!("the marker of {}", marker.source_object);
+        retry(&self.retry, &what, || async {
+            self.client
+                .put_item()
+                .table_name(&self.table_name)
+                .set_item(Some(item.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| self.failure(&error))
+        })
+        .await
+    }
+}
+
+impl FileMarkerLookup for DynamoDbLedger {
+    async fn processed_files(
+        &self,
+        source_objects: &[String],
+    ) -> Result<BTreeSet<String>, LedgerError> {
+        let mut processed = BTreeSet::new();
+        for batch in source_objects.chunks(KEYS_PER_BATCH_GET) {
+            let mut pending: Vec<HashMap<String, AttributeValue>> = batch
+                .iter()
+                .map(|object| key_attributes(&FileMarker::key(object)))
+                .collect();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let keys = KeysAndAttributes::builder()
+                    .set_keys(Some(pending.clone()))
+                    .projection_expression("pk")
+                    .build()
+                    .map_err(|error| LedgerError(format!("cannot build BatchGetItem: {error}")))?;
+                let what = "the file markers (BatchGetItem)";
+                let output = retry(&self.retry, what, || async {
+                    self.client
+                        .batch_get_item()
+                        .request_items(&self.table_name, keys.clone())
+                        .send()
+                        .await
+                        .map_err(|error| self.failure(&error))
+                })
+                .await?;
+                let found = output
+                    .responses()
+                    .and_then(|responses| responses.get(&self.table_name))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                for item in found {
+                    if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY)
+                        && let Some(object) = pk.strip_prefix(super::FILE_PK_PREFIX)
+                    {
+                        processed.insert(object.to_owned());
+                    }
+                }
+                pending = output
+                    .unprocessed_keys()
+                    .and_then(|unprocessed| unprocessed.get(&self.table_name))
+                    .map(|keys| keys.keys().to_vec())
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt >= self.retry.max_attempts {
+                        return Err(LedgerError(format!(
+                            "{} file marker(s) stayed unprocessed after {attempt} BatchGetItem attempts (the table is throttled: try a lower --concurrency)",
+                            pending.len()
+                        )));
+                    }
+                    tokio::time::sleep(backoff(&self.retry, attempt)).await;
+                }
+            }
+        }
+        Ok(processed)
+    }
+}
+
+/// What one attempt's failure allows.
+#[derive(Debug)]
+enum Failure {
+    Transient(String),
+    Permanent(String),
+}
+
+/// Calls `attempt` until it succeeds, fails permanently or runs out of attempts.
+async fn retry<T, F, Fut>(
+    policy: &LedgerRetry,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, LedgerError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Failure::Permanent(message)) => {
+                return Err(LedgerError(format!("cannot write {what}: {message}")));
+            }
+            Err(Failure::Transient(message)) if attempts >= policy.max_attempts => {
+                return Err(LedgerError(format!(
+                    "cannot write {what} after {attempts} attempts: {message}"
+                )));
+            }
+            Err(Failure::Transient(message)) => {
+                tracing::debug!(what, attempts, error = %message, "transient failure, retrying");
+                tokio::time::sleep(backoff(policy, attempts)).await;
+            }
+        }
+    }
+}
+
+/// Capped exponential backoff with full jitter.
+fn backoff(policy: &LedgerRetry, attempt: u32) -> Duration {
+    let exponential = policy
+        .base_delay
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+    exponential.min(policy.max_delay).mul_f64(fastrand::f64())
+}
+
+enum Cancellation {
+    /// The chunk's guard exists: the chunk was applied before.
+    GuardExists,
+    /// Another transaction touched the same summary: retry.
+    Conflict,
+    Other,
+}
+
+/// Why a summary transaction was canceled; the guard is its first action.
+fn guard_cancellation<R>(error: &SdkError<TransactWriteItemsError, R>) -> Cancellation {
+    let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+        error.as_service_error()
+    else {
+        return Cancellation::Other;
+    };
+    let reasons = canceled.cancellation_reasons();
+    let code = |index: usize| reasons.get(index).and_then(|reason| reason.code());
+    if code(0) == Some("ConditionalCheckFailed") {
+        return Cancellation::GuardExists;
+    }
+    let transient = [
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+    ];
+    if reasons
+        .iter()
+        .any(|reason| reason.code().is_some_and(|code| transient.contains(&code)))
+    {
+        return Cancellation::Conflict;
+    }
+    Cancellation::Other
+}
+
+/// Sorts an SDK error into transient or permanent, with a message that says what to do.
+fn classify_error<E, R>(error: &SdkError<E, R>, table_name: &str, region: &str) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let context = DisplayErrorContext(error).to_string();
+    match error {
+        SdkError::ServiceError(service_error) => {
+            let code = service_error.err().code().unwrap_or_default();
+            match code {
+                "ResourceNotFoundException" => Failure::Permanent(format!(
+                    "table {table_name} not found in region {region} (check --table/TABLE_NAME and AWS_REGION)"
+                )),
+                "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionInProgressException"
+                | "TransactionConflictException" => Failure::Transient(context),
+                _ => Failure::Permanent(context),
+            }
+        }
+        _ if context.to_ascii_lowercase().contains("credential") => Failure::Permanent(format!(
+            "no usable AWS credentials ({context}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        )),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Failure::Transient(context)
+        }
+        _ => Failure::Permanent(context),
+    }
+}
+
+fn key_attributes(key: &ItemKey) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PARTITION_KEY.to_owned(), AttributeValue::S(key.pk.clone())),
+        (SORT_KEY.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn item_attributes(item: &Item) -> HashMap<String, AttributeValue> {
+    let mut attributes = key_attributes(&item.key);
+    for (name, value) in &item.attributes {
+        let value = match value {
+            AttrValue::S(text) => AttributeValue::S(text.clone()),
+            AttrValue::N(number) => AttributeValue::N(number.clone()),
+            AttrValue::Bool(flag) => AttributeValue::Bool(*flag),
+            AttrValue::StringList(values) => AttributeValue::L(
+                values
+                    .iter()
+                    .map(|value| AttributeValue::S(value.clone()))
+                    .collect(),
+            ),
+        };
+        attributes.insert((*name).to_owned(), value);
+    }
+    attributes
+}

@@ -1,0 +1,184 @@
+//! An invocation's figures as one CloudWatch Embedded Metric Format (EMF) line (pure).
+//!
+//! Lambda sends every stdout line to CloudWatch Logs, which turns a line in this format into metrics
+//! without any API call. `Unreconciled` is 1 when the counts of an invocation that reported no
+//! failure do not add up (records read = A4B + other + rejected, items written = items built): an
+//! alarm on it catches a silent drop, which no error would show.
+
+use serde_json::{Map, Value, json};
+
+use crate::summary::InvocationSummary;
+
+/// The CloudWatch namespace of the metrics.
+pub const NAMESPACE: &str = "A4bAudit";
+/// The dimension the metrics are split by.
+pub const FUNCTION_NAME_DIMENSION: &str = "FunctionName";
+
+/// The metrics of one invocation, by name, in the order they are declared.
+pub fn invocation_metrics(summary: &InvocationSummary) -> Vec<(&'static str, u64)> {
+    let counts = &summary.counts;
+    vec![
+        ("RecordsRead", counts.records_read),
+        ("A4bRecords", counts.a4b_records),
+        ("OtherRecords", counts.other_records),
+        ("RecordsRejected", counts.records_rejected),
+        ("ItemsBuilt", counts.items_built),
+        ("ItemsWritten", counts.items_written),
+        ("WriteRequests", counts.write_requests),
+        ("ObjectsProcessed", summary.objects_processed),
+        ("ObjectsSkipped", summary.objects_skipped),
+        ("ObjectsFailed", summary.objects_failed),
+        ("Unreconciled", u64::from(is_unreconciled(summary))),
+    ]
+}
+
+/// Whether an invocation that reported no failed object has counts that do not add up.
+///
+/// A failed object stops part-way, so its counts need not add up; it already fails the invocation
+/// (and has its own metric), so only the silent case is flagged here.
+pub fn is_unreconciled(summary: &InvocationSummary) -> bool {
+    summary.objects_failed == 0
+        && !(summary.counts.records_reconcile() && summary.counts.items_reconcile())
+}
+
+/// The EMF JSON line (no trailing newline) for one invocation of `function_name` at
+/// `timestamp_ms` (epoch milliseconds).
+pub fn emf_line(summary: &InvocationSummary, function_name: &str, timestamp_ms: i64) -> String {
+    let metrics = invocation_metrics(summary);
+    let definitions: Vec<Value> = metrics
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut document = Map::new();
+    document.insert(
+        "_aws".to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[FUNCTION_NAME_DIMENSION]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    document.insert(
+        FUNCTION_NAME_DIMENSION.to_owned(),
+        Value::from(function_name),
+    );
+    for (name, value) in metrics {
+        document.insert(name.to_owned(), Value::from(value));
+    }
+    Value::Object(document).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::ObjectCounts;
+
+    fn reconciled_summary() -> InvocationSummary {
+        InvocationSummary {
+            messages: 1,
+            objects_processed: 2,
+            objects_skipped: 1,
+            counts: ObjectCounts {
+                records_read: 10,
+                a4b_records: 4,
+                other_records: 5,
+                records_rejected: 1,
+                items_built: 7,
+                items_written: 7,
+                write_requests: 1,
+            },
+            ..InvocationSummary::default()
+        }
+    }
+
+    fn parse(line: &str) -> Value {
+        assert!(!line.contains('\n'), "an EMF document must be one line");
+        serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn the_line_declares_every_metric_in_the_a4b_audit_namespace_by_function_name() {
+        let line = emf_line(&reconciled_summary(), "a4b-audit-prod", 1_700_000_000_123);
+        let document = parse(&line);
+        let directive = &document["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(document["_aws"]["Timestamp"], 1_700_000_000_123_i64);
+        assert_eq!(directive["Namespace"], "A4bAudit");
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(document["FunctionName"], "a4b-audit-prod");
+        let declared: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|metric| {
+                assert_eq!(metric["Unit"], "Count");
+                metric["Name"].as_str().unwrap()
+            })
+            .collect();
+        // Every declared metric has its value at the top level, as EMF requires.
+        for name in &declared {
+            assert!(document[name].is_u64(), "{name} has no value in {line}");
+        }
+        for name in [
+            "RecordsRead",
+            "A4bRecords",
+            "OtherRecords",
+            "RecordsRejected",
+            "ItemsBuilt",
+            "ItemsWritten",
+            "ObjectsProcessed",
+            "ObjectsSkipped",
+            "ObjectsFailed",
+            "Unreconciled",
+        ] {
+            assert!(declared.contains(&name), "{name} is not declared");
+        }
+    }
+
+    #[test]
+    fn the_values_are_the_summary_counts() {
+        let document = parse(&emf_line(&reconciled_summary(), "f", 0));
+        assert_eq!(document["RecordsRead"], 10);
+        assert_eq!(document["A4bRecords"], 4);
+        assert_eq!(document["OtherRecords"], 5);
+        assert_eq!(document["RecordsRejected"], 1);
+        assert_eq!(document["ItemsBuilt"], 7);
+        assert_eq!(document["ItemsWritten"], 7);
+        assert_eq!(document["ObjectsProcessed"], 2);
+        assert_eq!(document["ObjectsSkipped"], 1);
+        assert_eq!(document["ObjectsFailed"], 0);
+        assert_eq!(document["Unreconciled"], 0);
+    }
+
+    #[test]
+    fn unreconciled_is_one_when_a_record_is_unaccounted_for() {
+        let mut summary = reconciled_summary();
+        summary.counts.other_records -= 1;
+        assert_eq!(parse(&emf_line(&summary, "f", 0))["Unreconciled"], 1);
+    }
+
+    #[test]
+    fn unreconciled_is_one_when_an_item_built_was_not_written() {
+        let mut summary = reconciled_summary();
+        summary.counts.items_written -= 1;
+        assert_eq!(parse(&emf_line(&summary, "f", 0))["Unreconciled"], 1);
+    }
+
+    #[test]
+    fn a_failed_object_is_reported_as_failed_not_as_unreconciled() {
+        let mut summary = reconciled_summary();
+        summary.objects_failed = 1;
+        summary.counts.items_written -= 1;
+        let document = parse(&emf_line(&summary, "f", 0));
+        assert_eq!(document["ObjectsFailed"], 1);
+        assert_eq!(document["Unreconciled"], 0);
+    }
+
+    #[test]
+    fn a_function_name_with_quotes_stays_valid_json() {
+        let document = parse(&emf_line(&reconciled_summary(), "we\"ird\nname", 0));
+        assert_eq!(document["FunctionName"], "we\"ird\nname");
+    }
+}

@@ -1,0 +1,276 @@
+//! `backfill` end to end: a multi-day, multi-account, multi-region tree with an organization trail,
+//! digest files and a bad file, then the exact items; running twice; `--resume`.
+
+use std::collections::BTreeMap;
+
+use super::{
+    ACCOUNT, OTHER_ACCOUNT, TestEnv, a4b_record, log_file, log_key, n, other_record, room_arn, s,
+    user_arn,
+};
+
+const ORGANIZATION: &str = "o-abc123def4";
+
+struct Tree {
+    file_a: String,
+    file_b: String,
+    file_c: String,
+    bad_file: String,
+}
+
+async fn tree(env: &TestEnv) -> Tree {
+    let file_a = log_key(None, ACCOUNT, "us-east-1", "20230501", "aaaa");
+    let file_b = log_key(None, ACCOUNT, "eu-west-1", "20230502", "bbbb");
+    let file_c = log_key(
+        Some(ORGANIZATION),
+        OTHER_ACCOUNT,
+        "us-east-1",
+        "20230501",
+        "cccc",
+    );
+    let file_d = log_key(None, ACCOUNT, "us-east-1", "20230503", "dddd");
+    let bad_file = log_key(None, ACCOUNT, "us-east-1", "20230501", "bad0");
+    env.put_object(
+        &file_a,
+        log_file(&[
+            a4b_record("e1", "2023-05-01T11:58:00Z", "alice", Some("r1")),
+            other_record("x1", "2023-05-01T11:58:30Z"),
+            a4b_record("e2", "2023-05-01T11:59:00Z", "bob", None),
+        ]),
+    )
+    .await;
+    env.put_object(
+        &file_b,
+        log_file(&[a4b_record(
+            "e3",
+            "2023-05-02T11:58:00Z",
+            "alice",
+            Some("r2"),
+        )]),
+    )
+    .await;
+    env.put_object(
+        &file_c,
+        log_file(&[a4b_record(
+            "e4",
+            "2023-05-01T11:57:00Z",
+            "carol",
+            Some("r1"),
+        )]),
+    )
+    .await;
+    env.put_object(
+        &file_d,
+        log_file(&[a4b_record("e5", "2023-05-03T11:57:00Z", "dave", Some("r3"))]),
+    )
+    .await;
+    env.put_object(&bad_file, b"this is not gzip nor JSON".to_vec())
+        .await;
+    // A digest in its own folder (never listed) and one misplaced in a log folder (skipped).
+    let digest_name =
+        format!("{ACCOUNT}_CloudTrail-Digest_us-east-1_t_us-east-1_20230501T120000Z.json.gz");
+    env.put_object(
+        &format!("AWSLogs/{ACCOUNT}/CloudTrail-Digest/us-east-1/2023/05/01/{digest_name}"),
+        b"{}".to_vec(),
+    )
+    .await;
+    env.put_object(
+        &format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2023/05/01/{digest_name}"),
+        b"{}".to_vec(),
+    )
+    .await;
+    Tree {
+        file_a,
+        file_b,
+        file_c,
+        bad_file,
+    }
+}
+
+fn uri(env: &TestEnv, key: &str) -> String {
+    format!("s3://{}/{key}", env.bucket)
+}
+
+/// Every (pk, sk) of the table.
+async fn keys(env: &TestEnv) -> Vec<(String, String)> {
+    env.items()
+        .await
+        .iter()
+        .map(|item| (s(item, "pk").to_owned(), s(item, "sk").to_owned()))
+        .collect()
+}
+
+fn backfill_args(env: &TestEnv) -> Vec<String> {
+    [
+        "backfill",
+        &format!("s3://{}", env.bucket),
+        "--from",
+        "2023-05-01",
+        "--to",
+        "2023-05-02",
+        "--concurrency",
+        "3",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect()
+}
+
+fn run(env: &TestEnv, args: &[String]) -> super::CliRun {
+    env.cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[tokio::test]
+async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_bad_file() {
+    let env = TestEnv::new().await;
+    let tree = tree(&env).await;
+    let first = run(&env, &backfill_args(&env));
+    assert_eq!(first.code, Some(1), "the bad file fails the run: {first:?}");
+    assert!(
+        first.stderr.contains(&format!(
+            "  {}: cannot read the log file",
+            uri(&env, &tree.bad_file)
+        )),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .stderr
+            .contains("files: 3 processed, 1 skipped, 1 failed"),
+        "{first:?}"
+    );
+
+    let event = |pk: String, time: &str, id: &str| (pk, format!("{time}#{id}"));
+    let room = |name: &str| format!("ROOM#{}", room_arn(name));
+    let user = |name: &str| format!("USER#{}", user_arn(name));
+    let file = |key: &str, sk: &str| (format!("FILE#{}", uri(&env, key)), sk.to_owned());
+    let summary = |pk: &str, sk: String| (pk.to_owned(), sk);
+    let mut expected = vec![
+        file(&tree.file_a, "FILE"),
+        file(&tree.file_a, "SUMMARY#0"),
+        file(&tree.file_b, "FILE"),
+        file(&tree.file_b, "SUMMARY#0"),
+        file(&tree.file_c, "FILE"),
+        file(&tree.file_c, "SUMMARY#0"),
+        event(room("r1"), "2023-05-01T11:57:00Z", "e4"),
+        event(room("r1"), "2023-05-01T11:58:00Z", "e1"),
+        event(room("r2"), "2023-05-02T11:58:00Z", "e3"),
+        summary("SUMMARY#ROOM", room_arn("r1")),
+        summary("SUMMARY#ROOM", room_arn("r2")),
+        summary("SUMMARY#USER", user_arn("alice")),
+        summary("SUMMARY#USER", user_arn("bob")),
+        summary("SUMMARY#USER", user_arn("carol")),
+        event(user("alice"), "2023-05-01T11:58:00Z", "e1"),
+        event(user("alice"), "2023-05-02T11:58:00Z", "e3"),
+        event(user("bob"), "2023-05-01T11:59:00Z", "e2"),
+        event(user("carol"), "2023-05-01T11:57:00Z", "e4"),
+    ];
+    expected.sort();
+    assert_eq!(keys(&env).await, expected);
+
+    let items = env.items().await;
+    let find = |pk: &str, sk: &str| {
+        items
+            .iter()
+            .find(|item| s(item, "pk") == pk && s(item, "sk") == sk)
+            .unwrap()
+    };
+    let marker = find(&format!("FILE#{}", uri(&env, &tree.file_a)), "FILE");
+    assert_eq!(n(marker, "records_read"), "3");
+    assert_eq!(n(marker, "a4b_records"), "2");
+    assert_eq!(n(marker, "records_rejected"), "0");
+    assert_eq!(n(marker, "items_written"), "3");
+    assert_eq!(s(marker, "processed_by"), "cli");
+    let r1 = find("SUMMARY#ROOM", &room_arn("r1"));
+    assert_eq!(n(r1, "event_count"), "2");
+    assert_eq!(s(r1, "last_event_time"), "2023-05-01T11:58:00Z");
+    let alice = find("SUMMARY#USER", &user_arn("alice"));
+    assert_eq!(n(alice, "event_count"), "2");
+    assert_eq!(s(alice, "last_event_time"), "2023-05-02T11:58:00Z");
+    let e1 = find(
+        &format!("USER#{}", user_arn("alice")),
+        "2023-05-01T11:58:00Z#e1",
+    );
+    assert_eq!(s(e1, "source_object"), uri(&env, &tree.file_a));
+
+    // Running it again changes nothing: same keys, same counts.
+    let before: BTreeMap<_, _> = items
+        .iter()
+        .filter(|item| s(item, "pk").starts_with("SUMMARY#"))
+        .map(|item| (s(item, "sk").to_owned(), n(item, "event_count").to_owned()))
+        .collect();
+    let second = run(&env, &backfill_args(&env));
+    assert_eq!(second.code, Some(1), "{second:?}");
+    assert_eq!(keys(&env).await, expected);
+    let after: BTreeMap<_, _> = env
+        .items()
+        .await
+        .iter()
+        .filter(|item| s(item, "pk").starts_with("SUMMARY#"))
+        .map(|item| (s(item, "sk").to_owned(), n(item, "event_count").to_owned()))
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn resume_skips_the_files_already_done() {
+    let env = TestEnv::new().await;
+    let tree = tree(&env).await;
+    let first = run(&env, &backfill_args(&env));
+    assert_eq!(first.code, Some(1), "{first:?}");
+    let processed_at = |items: &[a4b_audit_devtools::moto::Item]| -> Vec<String> {
+        items
+            .iter()
+            .filter(|item| s(item, "sk") == "FILE")
+            .map(|item| s(item, "processed_at").to_owned())
+            .collect()
+    };
+    let before = processed_at(&env.items().await);
+    assert_eq!(before.len(), 3);
+
+    let mut args = backfill_args(&env);
+    args.push("--resume".into());
+    let resumed = run(&env, &args);
+    assert_eq!(
+        resumed.code,
+        Some(1),
+        "the bad file is still tried: {resumed:?}"
+    );
+    assert!(
+        resumed
+            .stderr
+            .contains("files: 0 processed, 1 skipped, 1 failed, 3 already done (--resume)"),
+        "{resumed:?}"
+    );
+    assert!(
+        resumed.stderr.contains(&uri(&env, &tree.bad_file)),
+        "{resumed:?}"
+    );
+    // No marker was rewritten: the done files were not read again.
+    assert_eq!(processed_at(&env.items().await), before);
+}
+
+#[tokio::test]
+async fn backfill_of_only_good_files_exits_zero() {
+    let env = TestEnv::new().await;
+    let tree = tree(&env).await;
+    let run = env.cli(&[
+        "backfill",
+        &format!("s3://{}", env.bucket),
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("files: 1 processed, 0 skipped, 0 failed"),
+        "{run:?}"
+    );
+    let markers: Vec<String> = env
+        .items()
+        .await
+        .iter()
+        .filter(|item| s(item, "sk") == "FILE")
+        .map(|item| s(item, "pk").to_owned())
+        .collect();
+    assert_eq!(markers, [format!("FILE#{}", uri(&env, &tree.file_b))]);
+}

@@ -1,0 +1,229 @@
+//! The operator CLI against the local emulator (moto): the binary run as a user runs it, and the
+//! ledger and listing adapters it relies on.
+
+mod backfill;
+mod dry_run;
+mod errors;
+mod ledger;
+mod listing;
+mod query;
+
+use std::io::Write;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use a4b_audit_devtools::MotoServer;
+use a4b_audit_devtools::moto;
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+
+/// A bucket and a table of their own in the shared moto server.
+pub struct TestEnv {
+    pub endpoint: String,
+    pub sdk_config: SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub bucket: String,
+    pub table: String,
+}
+
+/// A name no other test uses (moto is shared by the whole test process).
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestEnv {
+    /// Starts (or reuses) moto and creates a fresh bucket and audit table.
+    pub async fn new() -> TestEnv {
+        let server = MotoServer::shared().unwrap_or_else(|error| {
+            panic!("the CLI tests need moto (set A4B_MOTO_SERVER or make .venv): {error}")
+        });
+        let endpoint = server.endpoint();
+        let sdk_config = moto::sdk_config(&endpoint).await;
+        let s3 = moto::s3_client(&sdk_config);
+        let dynamodb = moto::dynamodb_client(&sdk_config);
+        let bucket = unique("trail");
+        let table = unique("audit");
+        moto::create_bucket(&s3, &bucket).await.unwrap();
+        moto::create_audit_table(&dynamodb, &table).await.unwrap();
+        TestEnv {
+            endpoint,
+            sdk_config,
+            s3,
+            dynamodb,
+            bucket,
+            table,
+        }
+    }
+
+    /// Runs `a4b-audit` with `args`, against moto, with the table in `TABLE_NAME`.
+    pub fn cli(&self, args: &[&str]) -> CliRun {
+        run_cli(args, |command| {
+            command
+                .env("AWS_ENDPOINT_URL", &self.endpoint)
+                .env("AWS_REGION", moto::LOCAL_REGION)
+                .env("AWS_ACCESS_KEY_ID", moto::DUMMY_ACCESS_KEY_ID)
+                .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY)
+                .env("TABLE_NAME", &self.table);
+        })
+    }
+
+    pub async fn put_object(&self, key: &str, body: Vec<u8>) {
+        moto::put_object(&self.s3, &self.bucket, key, body)
+            .await
+            .unwrap();
+    }
+
+    /// Every item of the table, by key.
+    pub async fn items(&self) -> Vec<moto::Item> {
+        moto::scan_items(&self.dynamodb, &self.table).await.unwrap()
+    }
+}
+
+/// What one run of the binary did.
+pub struct CliRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary with a clean AWS environment (no profile or credentials of the machine).
+pub fn run_cli(args: &[&str], configure: impl FnOnce(&mut Command)) -> CliRun {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_a4b-audit"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", "/nonexistent/a4b-audit-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/a4b-audit-test/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    configure(&mut command);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("the a4b-audit binary runs");
+    CliRun {
+        code: status.code(),
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}
+
+impl std::fmt::Debug for CliRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit code {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+// --- log files ---
+
+pub const ACCOUNT: &str = "123456789012";
+pub const OTHER_ACCOUNT: &str = "210987654321";
+
+pub fn room_arn(name: &str) -> String {
+    format!("arn:aws:a4b:us-east-1:{ACCOUNT}:room/{name}")
+}
+
+pub fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user/{name}")
+}
+
+/// An Alexa for Business record by `user` about `room` (if any).
+pub fn a4b_record(event_id: &str, event_time: &str, user: &str, room: Option<&str>) -> Value {
+    let request_parameters = match room {
+        Some(room) => json!({ "RoomArn": room_arn(room) }),
+        None => json!({ "MaxResults": 10 }),
+    };
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDAEXAMPLE",
+            "arn": user_arn(user),
+            "accountId": ACCOUNT,
+            "userName": user
+        },
+        "eventTime": event_time,
+        "eventSource": "a4b.amazonaws.com",
+        "eventName": if room.is_some() { "UpdateRoom" } else { "SearchRooms" },
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "192.0.2.10",
+        "userAgent": "aws-cli/2.13.0",
+        "requestParameters": request_parameters,
+        "responseElements": null,
+        "requestID": format!("req-{event_id}"),
+        "eventID": event_id,
+        "readOnly": room.is_none(),
+        "eventType": "AwsApiCall",
+        "recipientAccountId": ACCOUNT
+    })
+}
+
+/// A record of another service (skipped by the reader).
+pub fn other_record(event_id: &str, event_time: &str) -> Value {
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": { "type": "AWSService", "invokedBy": "ec2.amazonaws.com" },
+        "eventTime": event_time,
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "awsRegion": "us-east-1",
+        "eventID": event_id,
+        "recipientAccountId": ACCOUNT
+    })
+}
+
+/// `{"Records":[…]}`, gzipped as CloudTrail stores it.
+pub fn log_file(records: &[Value]) -> Vec<u8> {
+    let text = json!({ "Records": records }).to_string();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The key CloudTrail gives a log file: `[org/]account/CloudTrail/region/YYYY/MM/DD/name`.
+pub fn log_key(
+    organization: Option<&str>,
+    account: &str,
+    region: &str,
+    day: &str,
+    id: &str,
+) -> String {
+    let (year, rest) = day.split_at(4);
+    let (month, day_of_month) = rest.split_at(2);
+    let organization = organization
+        .map(|org| format!("{org}/"))
+        .unwrap_or_default();
+    format!(
+        "AWSLogs/{organization}{account}/CloudTrail/{region}/{year}/{month}/{day_of_month}/{account}_CloudTrail_{region}_{day}T1200Z_{id}.json.gz"
+    )
+}
+
+/// A string attribute of an item read from the table.
+pub fn s<'a>(item: &'a moto::Item, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
+/// A number attribute of an item read from the table.
+pub fn n<'a>(item: &'a moto::Item, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|value| value.as_n().ok())
+        .map(String::as_str)
+        .unwrap_or_default()
+}

@@ -1,0 +1,330 @@
+//! The real handler through the fault proxy: within the retry budget the table ends up exactly as
+//! after a fault-free run, with one extra request per injected fault and no more; past the budget
+//! the invocation fails and names the object and what failed.
+
+use a4b_audit::pipeline::{PipelineOptions, READ_ATTEMPTS};
+use a4b_audit_devtools::fault_proxy::{
+    Fault, FaultCounts, FaultPlan, FaultProxy, FaultRule, Operation,
+};
+
+use super::support::{Scene, fast_writer, keys, log_file, log_key, mixed_records, sns_event};
+
+/// Objects of each run, and A4B records in each.
+const OBJECTS: u32 = 3;
+const RECORDS_PER_OBJECT: usize = 80;
+
+/// The SDK's standard retry mode: attempts per S3 request, the first included.
+const SDK_ATTEMPTS: u64 = 3;
+
+async fn scene_with_logs(test: &str) -> (Scene, Vec<String>) {
+    let scene = Scene::new(test).await;
+    let mut keys = Vec::new();
+    for n in 0..OBJECTS {
+        let key = log_key(n);
+        let records = mixed_records(u64::from(n) * 1000, RECORDS_PER_OBJECT);
+        scene.put(&key, log_file(&records)).await;
+        keys.push(key);
+    }
+    (scene, keys)
+}
+
+fn options(max_in_flight: usize, max_attempts: u32) -> PipelineOptions {
+    let mut writer = fast_writer(max_attempts);
+    writer.max_in_flight = max_in_flight;
+    PipelineOptions {
+        writer,
+        ..PipelineOptions::default()
+    }
+}
+
+const EVERY_TRANSIENT_WRITE_FAULT: &[Fault] = &[
+    Fault::Status500,
+    Fault::Status503,
+    Fault::Throttling,
+    Fault::ProvisionedThroughputExceeded,
+    Fault::ResetMidBody,
+    Fault::PartialBatch,
+];
+/// Faults the SDK retries when opening an object.
+const OPEN_FAULTS: &[Fault] = &[Fault::Status500, Fault::Status503, Fault::SlowDown];
+/// The same, and bodies cut short, which the pipeline reads again (writing the items again).
+const EVERY_TRANSIENT_READ_FAULT: &[Fault] = &[
+    Fault::Status500,
+    Fault::Status503,
+    Fault::SlowDown,
+    Fault::ResetMidBody,
+];
+
+/// Runs the same notification fault-free into one table and through `plan` into another, and
+/// checks what the faults may and may not change.
+async fn run_against_baseline(
+    test: &str,
+    plan: FaultPlan,
+    options: PipelineOptions,
+) -> FaultCounts {
+    let (scene, keys) = scene_with_logs(test).await;
+    let event = || sns_event(&scene.bucket, &[&keys[..2], &keys[2..]]);
+
+    let baseline = scene
+        .invoke(
+            &scene.moto.endpoint(),
+            scene.config(&scene.table),
+            options.clone(),
+            event(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(baseline.objects_processed, u64::from(OBJECTS));
+
+    let faulted_table = scene.another_table(test).await;
+    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
+        .await
+        .unwrap();
+    let faulted = scene
+        .invoke(
+            &proxy.endpoint(),
+            scene.config(&faulted_table),
+            options,
+            event(),
+        )
+        .await
+        .unwrap_or_else(|failure| panic!("{failure}; proxy counts {:?}", proxy.counts()));
+    let counts = proxy.counts();
+
+    // The faults were there, and of several kinds.
+    assert!(
+        counts.injected_into(Operation::BatchWriteItem) >= 5,
+        "{counts:?}"
+    );
+    assert!(
+        counts.injected_into(Operation::GetObject) >= 1,
+        "{counts:?}"
+    );
+    assert!(counts.injected.len() >= 4, "{counts:?}");
+
+    // The same table, item for item (but `ingested_at`), and so no duplicate and nothing lost.
+    let expected = scene.table_items(&scene.table).await;
+    let actual = scene.table_items(&faulted_table).await;
+    assert_eq!(keys_of(&actual), keys_of(&expected));
+    assert_eq!(actual, expected);
+    assert_eq!(faulted.counts.items_built, baseline.counts.items_built);
+    assert_eq!(faulted.counts.items_written, faulted.counts.items_built);
+
+    // Every request sent is accounted for in the summary.
+    assert_eq!(
+        faulted.counts.write_requests,
+        counts.requests_of(Operation::BatchWriteItem),
+        "{counts:?}"
+    );
+    // Every injected fault cost exactly one more request, and no more; a body cut short makes the
+    // object's items be written again, so then the writes are only bounded.
+    let extra_write_requests = faulted.counts.write_requests - baseline.counts.write_requests;
+    let injected_writes = counts.injected_into(Operation::BatchWriteItem);
+    if counts
+        .injected
+        .contains_key(&(Operation::GetObject, Fault::ResetMidBody))
+    {
+        assert!(extra_write_requests > injected_writes, "{counts:?}");
+    } else {
+        assert_eq!(extra_write_requests, injected_writes, "{counts:?}");
+    }
+    assert_eq!(
+        counts.requests_of(Operation::GetObject),
+        u64::from(OBJECTS) + counts.injected_into(Operation::GetObject),
+        "{counts:?}"
+    );
+    counts
+}
+
+fn keys_of(
+    items: &[std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>],
+) -> Vec<(String, String)> {
+    keys(items)
+}
+
+#[tokio::test]
+async fn faults_within_the_budget_leave_the_same_table_as_a_fault_free_run() {
+    // One batch in flight, so "at most 3 faults in a row" is per batch: 5 attempts always suffice.
+    let plan = FaultPlan {
+        seed: 6,
+        get_object: FaultRule::sometimes(OPEN_FAULTS, 40, 2),
+        batch_write: FaultRule::sometimes(EVERY_TRANSIENT_WRITE_FAULT, 40, 3),
+    };
+    run_against_baseline("faults-serial", plan, options(1, 5)).await;
+}
+
+#[tokio::test]
+async fn bodies_cut_short_among_the_faults_still_leave_the_same_table() {
+    let plan = FaultPlan {
+        seed: 3,
+        get_object: FaultRule::sometimes(EVERY_TRANSIENT_READ_FAULT, 50, 2),
+        batch_write: FaultRule::sometimes(EVERY_TRANSIENT_WRITE_FAULT, 30, 3),
+    };
+    let counts = run_against_baseline("faults-resets", plan, options(1, 5)).await;
+    assert!(
+        counts
+            .injected
+            .contains_key(&(Operation::GetObject, Fault::ResetMidBody)),
+        "{counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn faults_within_the_budget_with_concurrent_batches_leave_the_same_table() {
+    // Batches in flight share the schedule: a total below the attempts bounds every batch.
+    let max_attempts = 8;
+    let mut batch_write = FaultRule::sometimes(EVERY_TRANSIENT_WRITE_FAULT, 50, u32::MAX);
+    batch_write.max_total = u64::from(max_attempts) - 1;
+    let plan = FaultPlan {
+        seed: 11,
+        get_object: FaultRule::sometimes(OPEN_FAULTS, 50, 2),
+        batch_write,
+    };
+    run_against_baseline("faults-concurrent", plan, options(4, max_attempts)).await;
+}
+
+#[tokio::test]
+async fn write_faults_past_the_budget_fail_the_invocation_naming_the_object_and_the_cause() {
+    let (scene, keys) = scene_with_logs("faults-write-budget").await;
+    let max_attempts = 3;
+    let plan = FaultPlan {
+        seed: 1,
+        get_object: FaultRule::none(),
+        batch_write: FaultRule::always(Fault::Throttling),
+    };
+    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
+        .await
+        .unwrap();
+    let failure = scene
+        .invoke(
+            &proxy.endpoint(),
+            scene.config(&scene.table),
+            options(1, max_attempts),
+            sns_event(&scene.bucket, &[&keys[..1]]),
+        )
+        .await
+        .unwrap_err();
+
+    let message = failure.to_string();
+    let object = format!("s3://{}/{}", scene.bucket, keys[0]);
+    assert!(message.contains(&object), "{message}");
+    assert!(message.contains("cannot write its items"), "{message}");
+    assert!(message.contains("ThrottlingException"), "{message}");
+    assert!(message.contains("after 3 attempt(s)"), "{message}");
+    assert_eq!(failure.summary.objects_failed, 1);
+    // The first batch used up its attempts; the writer stopped every other batch.
+    assert_eq!(
+        proxy.counts().requests_of(Operation::BatchWriteItem),
+        u64::from(max_attempts)
+    );
+    assert!(scene.table_items(&scene.table).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_read_again_up_to_the_bound_then_fails_naming_the_object() {
+    let (scene, keys) = scene_with_logs("faults-read-budget").await;
+    let plan = FaultPlan {
+        seed: 1,
+        get_object: FaultRule::always(Fault::ResetMidBody),
+        batch_write: FaultRule::none(),
+    };
+    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
+        .await
+        .unwrap();
+    let failure = scene
+        .invoke(
+            &proxy.endpoint(),
+            scene.config(&scene.table),
+            options(4, 5),
+            sns_event(&scene.bucket, &[&keys[..1]]),
+        )
+        .await
+        .unwrap_err();
+
+    let message = failure.to_string();
+    assert!(
+        message.contains(&format!("s3://{}/{}", scene.bucket, keys[0])),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "the connection to S3 failed while reading the object, {READ_ATTEMPTS} time(s)"
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        proxy.counts().requests_of(Operation::GetObject),
+        u64::from(READ_ATTEMPTS)
+    );
+}
+
+#[tokio::test]
+async fn a_body_cut_short_once_is_read_again_and_written_once() {
+    let (scene, keys) = scene_with_logs("faults-read-again").await;
+    let mut get_object = FaultRule::always(Fault::ResetMidBody);
+    get_object.max_total = 1;
+    let plan = FaultPlan {
+        seed: 1,
+        get_object,
+        batch_write: FaultRule::none(),
+    };
+    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
+        .await
+        .unwrap();
+    let summary = scene
+        .invoke(
+            &proxy.endpoint(),
+            scene.config(&scene.table),
+            options(4, 5),
+            sns_event(&scene.bucket, &[&keys[..1]]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.objects_processed, 1);
+    assert_eq!(proxy.counts().requests_of(Operation::GetObject), 2);
+    // The counts are those of the one complete read, not of both.
+    assert_eq!(
+        summary.counts.records_read,
+        summary.counts.a4b_records + summary.counts.other_records + summary.counts.records_rejected
+    );
+    assert_eq!(
+        scene.table_items(&scene.table).await.len() as u64,
+        summary.counts.items_written
+    );
+}
+
+#[tokio::test]
+async fn get_object_errors_past_the_sdk_retries_fail_the_object_naming_it() {
+    let (scene, keys) = scene_with_logs("faults-get-budget").await;
+    let plan = FaultPlan {
+        seed: 1,
+        get_object: FaultRule::always(Fault::Status503),
+        batch_write: FaultRule::none(),
+    };
+    let proxy = FaultProxy::start(&scene.moto.endpoint(), plan)
+        .await
+        .unwrap();
+    let failure = scene
+        .invoke(
+            &proxy.endpoint(),
+            scene.config(&scene.table),
+            options(4, 5),
+            sns_event(&scene.bucket, &[&keys[..1]]),
+        )
+        .await
+        .unwrap_err();
+    let message = failure.to_string();
+    assert!(
+        message.contains(&format!(
+            "s3://{}/{}: cannot open the object",
+            scene.bucket, keys[0]
+        )),
+        "{message}"
+    );
+    assert!(message.contains("ServiceUnavailable"), "{message}");
+    // The SDK's retries, and no second layer on top of them.
+    assert_eq!(
+        proxy.counts().requests_of(Operation::GetObject),
+        SDK_ATTEMPTS
+    );
+}
