@@ -485,8 +485,10 @@ impl AsyncRead for WatchedBody {
 }
 
 /// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.
+/// Inflation runs on a second thread, so gunzip and the scan each take a core and a file takes about
+/// as long as the slower of the two.
 fn read_records(
-    input: impl std::io::Read,
+    input: impl std::io::Read + Send,
     options: &ReaderOptions,
     context: &AuditContext,
     uri: &str,
@@ -494,7 +496,7 @@ fn read_records(
 ) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
-    let result = reader::read_log(input, options, |event| {
+    let result = reader::read_log_threaded(input, options, |event| {
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
                 Ok(items) => {

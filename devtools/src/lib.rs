@@ -3,8 +3,10 @@
 //! Nothing here ships in the Lambda.
 
 pub mod a4b_records;
+pub mod bench;
 pub mod fault_proxy;
 pub mod lambda_process;
+pub mod large_trail;
 pub mod local;
 pub mod moto;
 pub mod runtime_api;

@@ -1,10 +1,10 @@
 //! `a4b-dev`: the developer's commands. Paths default to the repository this tool was built from.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use a4b_audit_devtools::moto::workspace_root;
-use a4b_audit_devtools::{local, samples};
+use a4b_audit_devtools::{bench, large_trail, local, samples};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -31,6 +31,39 @@ enum Command {
         #[arg(long)]
         events: Option<PathBuf>,
     },
+    /// Write a large, realistic gzipped CloudTrail log file (about 5 % A4B records), for benchmarks.
+    LargeTrail {
+        /// Size of its JSON text: 200MB, 1GiB, ...
+        #[arg(long, value_parser = large_trail::parse_size)]
+        size: u64,
+        /// The gzip file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Another seed gives other records of the same mix.
+        #[arg(long, default_value_t = large_trail::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Measure issue 5's figures on a generated log file and print them as a Markdown table.
+    Bench {
+        /// The gzipped log file (`a4b-dev large-trail`).
+        #[arg(long)]
+        file: PathBuf,
+        /// The same mix twice as large, to check that the dry run's memory stays flat.
+        #[arg(long)]
+        double_file: Option<PathBuf>,
+        /// The release Lambda binary.
+        #[arg(long)]
+        lambda_binary: PathBuf,
+        /// Runs per figure (the median is shown).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Leave out the run of the handler against moto.
+        #[arg(long)]
+        skip_handler: bool,
+        /// The dry-run command; the file is appended to it.
+        #[arg(last = true, required = true)]
+        dry_run: Vec<String>,
+    },
     /// Start a local AWS holding the sample logs and print the variables to use it, until Ctrl-C.
     Emulator {
         /// [default: <repository>/events]
@@ -50,6 +83,26 @@ fn default_lambda_binary() -> PathBuf {
     target_dir.join("debug").join("a4b-audit-lambda")
 }
 
+fn write_large_trail(size: u64, out: &Path, seed: u64) -> Result<bool, String> {
+    let material =
+        large_trail::TrailMaterial::load(&workspace_root().join("tests/fixtures/reference"))
+            .map_err(|error| error.to_string())?;
+    let file = std::fs::File::create(out)
+        .map_err(|error| format!("cannot create {}: {error}", out.display()))?;
+    let summary = material
+        .write(size, seed, file)
+        .map_err(|error| format!("{}: {error}", out.display()))?;
+    println!(
+        "wrote {}: {} records ({} A4B), {} bytes of JSON, {} bytes gzipped",
+        out.display(),
+        summary.records,
+        summary.a4b_records,
+        summary.uncompressed_bytes,
+        summary.compressed_bytes
+    );
+    Ok(true)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
@@ -59,6 +112,31 @@ async fn main() -> ExitCode {
                 .and_then(|files| samples::write(&out, &files).map(|()| files.len()))
                 .map(|count| {
                     println!("wrote {count} sample files under {}", out.display());
+                    true
+                })
+                .map_err(|error| error.to_string())
+        }
+        Command::LargeTrail { size, out, seed } => write_large_trail(size, &out, seed),
+        Command::Bench {
+            file,
+            double_file,
+            lambda_binary,
+            runs,
+            skip_handler,
+            dry_run,
+        } => {
+            let plan = bench::BenchPlan {
+                file,
+                double_file,
+                dry_run,
+                lambda_binary,
+                runs,
+                skip_handler,
+            };
+            bench::run(&plan)
+                .await
+                .map(|table| {
+                    println!("{table}");
                     true
                 })
                 .map_err(|error| error.to_string())

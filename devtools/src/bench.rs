@@ -1,0 +1,450 @@
+//! `a4b-dev bench`: the figures of issue 5 on one generated log file, as a Markdown table.
+//!
+//! Commands are timed here (wall clock from spawn to exit, stdout to /dev/null) and wrapped in
+//! `/usr/bin/time` for their peak resident memory; runs of the compared commands alternate so that
+//! a burst of load from elsewhere does not fall on one of them only; each figure is the median.
+//! The Lambda figures come from the release binary behind the runtime API emulator: its cold start,
+//! and one whole invocation against moto (S3 read, parse, BatchWriteItem) with its peak memory.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::lambda_process::{LambdaProcess, SpawnError};
+use crate::moto::{
+    self, AwsCallError, DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, LOCAL_REGION, MotoError,
+    MotoServer,
+};
+use crate::runtime_api::{Outcome, RuntimeApi};
+
+const BUCKET: &str = "a4b-audit-bench";
+const TABLE: &str = "a4b-audit-bench";
+const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2023/07/10/123456789012_CloudTrail_us-east-1_20230710T1200Z_benchmark0000000.json.gz";
+/// The slowest part is moto taking a few hundred BatchWriteItem calls.
+const INVOKE_DEADLINE: Duration = Duration::from_secs(1800);
+const COLD_START_WAIT: Duration = Duration::from_secs(20);
+/// DynamoDB's BatchWriteItem limit.
+const BATCH_LIMIT: u64 = 25;
+
+/// What to measure.
+pub struct BenchPlan {
+    /// The generated gzipped log file.
+    pub file: PathBuf,
+    /// The same mix, twice as large: the dry run's memory must not grow with it.
+    pub double_file: Option<PathBuf>,
+    /// The dry run, as program and arguments; the file is appended.
+    pub dry_run: Vec<String>,
+    /// The release Lambda binary (`bootstrap`).
+    pub lambda_binary: PathBuf,
+    pub runs: usize,
+    /// Skip the run against moto (no Python tools installed).
+    pub skip_handler: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("could not {action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{command} failed ({status}): {stderr}")]
+    CommandFailed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("/usr/bin/time gave no peak memory for {0}: install GNU time (apt-get install time)")]
+    NoRss(String),
+    #[error(transparent)]
+    Moto(#[from] MotoError),
+    #[error(transparent)]
+    Aws(#[from] AwsCallError),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("the Lambda binary never asked for an event within {0:?}; its output: {1}")]
+    NoColdStart(Duration, String),
+    #[error("the Lambda invocation failed: {0}")]
+    Invocation(String),
+}
+
+fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
+    let action = action.into();
+    move |source| BenchError::Io { action, source }
+}
+
+/// One run of a command.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    wall: Duration,
+    peak_rss_kib: u64,
+}
+
+/// The medians of several runs.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    wall: Duration,
+    peak_rss_kib: u64,
+}
+
+fn median<T: Copy + Ord>(values: &mut [T]) -> Option<T> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+fn summarize(runs: &[Run]) -> Option<Measured> {
+    let mut walls: Vec<Duration> = runs.iter().map(|run| run.wall).collect();
+    let mut rss: Vec<u64> = runs.iter().map(|run| run.peak_rss_kib).collect();
+    Some(Measured {
+        wall: median(&mut walls)?,
+        peak_rss_kib: median(&mut rss)?,
+    })
+}
+
+/// Runs `program args... file > /dev/null` under `/usr/bin/time -f %M`.
+fn run_once(program: &[String], file: &Path) -> Result<Run, BenchError> {
+    let report = tempfile_path("time");
+    let shown = format!("{} {}", program.join(" "), file.display());
+    let started = Instant::now();
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .args(program)
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(io_error(format!("run {shown} under /usr/bin/time")))?;
+    let wall = started.elapsed();
+    let report_text = std::fs::read_to_string(&report).unwrap_or_default();
+    let _ = std::fs::remove_file(&report);
+    if !output.status.success() {
+        return Err(BenchError::CommandFailed {
+            command: shown,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    let peak_rss_kib = report_text
+        .lines()
+        .filter_map(|line| line.trim().parse::<u64>().ok())
+        .next_back()
+        .ok_or(BenchError::NoRss(shown))?;
+    Ok(Run { wall, peak_rss_kib })
+}
+
+fn tempfile_path(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("a4b-bench-{what}-{}", std::process::id()))
+}
+
+/// Runs every command `runs` times, alternating, and returns their medians in order.
+fn measure_alternating(
+    commands: &[Vec<String>],
+    file: &Path,
+    runs: usize,
+) -> Result<Vec<Measured>, BenchError> {
+    // One untimed round first: the file in the page cache, the binaries loaded.
+    for command in commands {
+        run_once(command, file)?;
+    }
+    let mut all: Vec<Vec<Run>> = vec![Vec::new(); commands.len()];
+    for _ in 0..runs.max(1) {
+        for (command, runs) in commands.iter().zip(all.iter_mut()) {
+            runs.push(run_once(command, file)?);
+        }
+    }
+    Ok(all.iter().filter_map(|runs| summarize(runs)).collect())
+}
+
+/// The environment the function gets besides the runtime API's: its settings and a local AWS.
+fn function_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("TABLE_NAME", TABLE.to_owned()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY.to_owned()),
+        ("AWS_REGION", LOCAL_REGION.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// Spawns the function `runs` times and returns the median time to its first `GET /next`.
+async fn cold_start(binary: &Path, runs: usize) -> Result<Duration, BenchError> {
+    let runtime_api = RuntimeApi::start()
+        .await
+        .map_err(io_error("start the runtime API emulator"))?;
+    // Nothing listens there: the function must not call AWS before its first event.
+    let env = function_env("http://127.0.0.1:9");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut times = Vec::new();
+    // One untimed spawn first, so the binary is in the page cache.
+    for run in 0..=runs.max(1) {
+        let mut process = LambdaProcess::spawn(binary, &runtime_api, &env)?;
+        let waited = Instant::now();
+        let time = loop {
+            if let Some(time) = runtime_api.cold_start() {
+                break time;
+            }
+            if waited.elapsed() > COLD_START_WAIT || process.exit_status().is_some() {
+                let output = process.output();
+                process.stop().await;
+                return Err(BenchError::NoColdStart(COLD_START_WAIT, output));
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        process.stop().await;
+        if run > 0 {
+            times.push(time);
+        }
+    }
+    Ok(median(&mut times).unwrap_or_default())
+}
+
+/// What one invocation through the handler against moto gave.
+struct HandlerRun {
+    summary: Value,
+    duration: Duration,
+    peak_rss_kib: Option<u64>,
+}
+
+/// Uploads the file to moto and has the release Lambda binary process it.
+async fn handler_run(binary: &Path, file: &Path) -> Result<HandlerRun, BenchError> {
+    let server = MotoServer::start()?;
+    let config = moto::sdk_config(&server.endpoint()).await;
+    let s3 = moto::s3_client(&config);
+    let dynamodb = moto::dynamodb_client(&config);
+    moto::create_bucket(&s3, BUCKET).await?;
+    moto::create_audit_table(&dynamodb, TABLE).await?;
+    let body = std::fs::read(file).map_err(io_error(format!("read {}", file.display())))?;
+    moto::put_object(&s3, BUCKET, KEY, body).await?;
+
+    let runtime_api = RuntimeApi::start()
+        .await
+        .map_err(io_error("start the runtime API emulator"))?;
+    let env = function_env(&server.endpoint());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut process = LambdaProcess::spawn(binary, &runtime_api, &env)?;
+    let invocation = runtime_api
+        .invoke(sns_event(BUCKET, KEY), INVOKE_DEADLINE)
+        .await
+        .map_err(|error| BenchError::Invocation(format!("{error}; output: {}", process.output())));
+    // Read before the process goes: the kernel's high-water mark of its resident set.
+    let peak_rss_kib = process.pid().and_then(peak_rss_of_pid);
+    process.stop().await;
+    let invocation = invocation?;
+    match invocation.outcome {
+        Outcome::Response(summary) => Ok(HandlerRun {
+            summary,
+            duration: invocation.duration,
+            peak_rss_kib,
+        }),
+        Outcome::Error(error) => Err(BenchError::Invocation(format!(
+            "{}: {}",
+            error.error_type, error.error_message
+        ))),
+    }
+}
+
+/// `VmHWM` of a live process, in KiB (Linux).
+fn peak_rss_of_pid(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// A CloudTrail delivery notification for one object, as SNS hands it to the function.
+fn sns_event(bucket: &str, key: &str) -> Value {
+    let topic = "arn:aws:sns:us-east-1:123456789012:a4b-audit-cloudtrail";
+    let subscription = format!("{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55");
+    json!({"Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription,
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": "a4b5a3e1-0000-4000-8000-00000000bench",
+            "TopicArn": topic,
+            "Subject": null,
+            "Message": json!({"s3Bucket": bucket, "s3ObjectKey": [key]}).to_string(),
+            "Timestamp": "2023-07-10T13:00:00.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0.pem",
+            "UnsubscribeUrl": format!("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription}"),
+            "MessageAttributes": {}
+        }
+    }]})
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.3} s", duration.as_secs_f64())
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "yes" } else { "**no**" }
+}
+
+/// Runs everything and returns the Markdown report.
+pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
+    let file_bytes = std::fs::metadata(&plan.file)
+        .map_err(io_error(format!("read {}", plan.file.display())))?
+        .len();
+    let commands = vec![
+        vec!["libdeflate-gunzip".to_owned(), "-c".to_owned()],
+        vec!["gzip".to_owned(), "-dc".to_owned()],
+        plan.dry_run.clone(),
+    ];
+    eprintln!("measuring the three commands, {} runs each...", plan.runs);
+    let measured = measure_alternating(&commands, &plan.file, plan.runs)?;
+    let [libdeflate, gzip, dry_run] = measured.as_slice() else {
+        return Err(BenchError::NoRss("a command".to_owned()));
+    };
+    let double = match &plan.double_file {
+        Some(double_file) => {
+            eprintln!("measuring the dry run on the doubled file...");
+            let runs: Vec<Run> = (0..plan.runs.max(1))
+                .map(|_| run_once(&plan.dry_run, double_file))
+                .collect::<Result<_, _>>()?;
+            summarize(&runs)
+        }
+        None => None,
+    };
+    eprintln!("measuring the Lambda binary's cold start...");
+    let cold = cold_start(&plan.lambda_binary, plan.runs).await?;
+    let binary_bytes = std::fs::metadata(&plan.lambda_binary)
+        .map_err(io_error(format!("read {}", plan.lambda_binary.display())))?
+        .len();
+    let handler = if plan.skip_handler {
+        None
+    } else {
+        eprintln!("running the whole handler against moto (a few minutes: moto is slow)...");
+        Some(handler_run(&plan.lambda_binary, &plan.file).await?)
+    };
+
+    let ratio = |a: &Measured, b: &Measured| a.wall.as_secs_f64() / b.wall.as_secs_f64();
+    let vs_libdeflate = ratio(dry_run, libdeflate);
+    let vs_gzip = ratio(dry_run, gzip);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "File: {} ({:.1} MB gzipped); median of {} runs.\n",
+        plan.file.display(),
+        file_bytes as f64 / 1e6,
+        plan.runs
+    );
+    let _ = writeln!(out, "| measure | value | target | met |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| `libdeflate-gunzip -c` wall / peak RSS | {} / {} | | |",
+        seconds(libdeflate.wall),
+        mib(libdeflate.peak_rss_kib)
+    );
+    let _ = writeln!(
+        out,
+        "| `gzip -dc` wall / peak RSS | {} / {} | | |",
+        seconds(gzip.wall),
+        mib(gzip.peak_rss_kib)
+    );
+    let _ = writeln!(
+        out,
+        "| dry run wall / peak RSS | {} / {} | | |",
+        seconds(dry_run.wall),
+        mib(dry_run.peak_rss_kib)
+    );
+    let _ = writeln!(
+        out,
+        "| dry run / libdeflate-gunzip | {vs_libdeflate:.2}x | <= 1.25x | {} |",
+        verdict(vs_libdeflate <= 1.25)
+    );
+    let _ = writeln!(
+        out,
+        "| dry run / gzip -dc | {vs_gzip:.2}x | <= 0.40x | {} |",
+        verdict(vs_gzip <= 0.4)
+    );
+    let _ = writeln!(
+        out,
+        "| dry run peak RSS | {} | <= 32 MiB | {} |",
+        mib(dry_run.peak_rss_kib),
+        verdict(dry_run.peak_rss_kib <= 32 * 1024)
+    );
+    if let Some(double) = double {
+        let flat = double.peak_rss_kib as f64 <= dry_run.peak_rss_kib as f64 * 1.1 + 1024.0;
+        let _ = writeln!(
+            out,
+            "| dry run on the doubled file: wall / peak RSS | {} / {} | RSS flat | {} |",
+            seconds(double.wall),
+            mib(double.peak_rss_kib),
+            verdict(flat)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| cold start (spawn to first `GET /next`) | {:.1} ms | <= 30 ms | {} |",
+        cold.as_secs_f64() * 1000.0,
+        verdict(cold <= Duration::from_millis(30))
+    );
+    let _ = writeln!(
+        out,
+        "| stripped release Lambda binary | {:.2} MB | <= 10 MB | {} |",
+        binary_bytes as f64 / 1e6,
+        verdict(binary_bytes <= 10_000_000)
+    );
+    if let Some(handler) = handler {
+        let counts = &handler.summary["counts"];
+        let number = |name: &str| {
+            counts[name]
+                .as_u64()
+                .or_else(|| handler.summary[name].as_u64())
+                .unwrap_or_default()
+        };
+        let records = number("records_read");
+        let items = number("items_written");
+        let requests = number("write_requests");
+        let expected = items.div_ceil(BATCH_LIMIT);
+        let _ = writeln!(
+            out,
+            "| records per second (dry run) | {:.0} ({records} records, {} A4B) | | |",
+            records as f64 / dry_run.wall.as_secs_f64(),
+            number("a4b_records")
+        );
+        let _ = writeln!(
+            out,
+            "| handler against moto: BatchWriteItem calls | {requests} for {items} items | ceil(N/25) = {expected} | {} |",
+            verdict(requests == expected)
+        );
+        let _ = writeln!(
+            out,
+            "| handler against moto: wall | {} | | |",
+            seconds(handler.duration)
+        );
+        match handler.peak_rss_kib {
+            Some(kib) => {
+                let _ = writeln!(
+                    out,
+                    "| handler against moto: peak RSS of the function | {} | < 64 MiB | {} |",
+                    mib(kib),
+                    verdict(kib < 64 * 1024)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| handler against moto: peak RSS of the function | not measured | < 64 MiB | |"
+                );
+            }
+        }
+    }
+    Ok(out)
+}
