@@ -12,7 +12,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// reads the object again). Not a whole-request timeout: a 50 MB log file may take a while.
 const S3_READ_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one DynamoDB request may take; a stalled request then fails as transient and is retried.
-const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Generous: DynamoDB answers in milliseconds, but a local emulator copies its whole table for a
+/// transaction and took more than 10 s for the summaries of a 200 MB log file.
+const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Loads the SDK's configuration the standard way: region, credentials and `AWS_ENDPOINT_URL` from the
 /// environment, profile files or the Lambda execution role.
