@@ -142,10 +142,12 @@ impl DynamoDbLedger {
         .await
     }
 
-    fn failure<E, R>(&self, error: &SdkError<E, R>) -> Failure
+    fn failure<E>(
+        &self,
+        error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> Failure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         classify_error(error, &self.table_name, &self.region())
     }
@@ -334,13 +336,20 @@ fn guard_cancellation<R>(error: &SdkError<TransactWriteItemsError, R>) -> Cancel
 }
 
 /// Sorts an SDK error into transient or permanent, with a message that says what to do.
-fn classify_error<E, R>(error: &SdkError<E, R>, table_name: &str, region: &str) -> Failure
+fn classify_error<E>(
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    table_name: &str,
+    region: &str,
+) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let context = DisplayErrorContext(error).to_string();
     match error {
+        // A 5xx is the service's trouble, whatever its body says (or fails to say).
+        SdkError::ServiceError(service_error) if service_error.raw().status().is_server_error() => {
+            Failure::Transient(context)
+        }
         SdkError::ServiceError(service_error) => {
             let code = service_error.err().code().unwrap_or_default();
             match code {
@@ -391,4 +400,68 @@ fn item_attributes(item: &Item) -> HashMap<String, AttributeValue> {
         attributes.insert((*name).to_owned(), value);
     }
     attributes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
+
+    use super::*;
+    use crate::item::ItemKey;
+    use crate::ledger::{FileLedger, SummaryUpdate};
+
+    #[tokio::test]
+    async fn a_server_error_without_an_error_code_is_retried() {
+        // What a local emulator answers when it breaks: 500 with an HTML body, no error code.
+        let broken = mock!(Client::transact_write_items)
+            .sequence()
+            .http_status(
+                500,
+                Some("<!doctype html><title>500 Internal Server Error</title>".into()),
+            )
+            .build();
+        let applied = mock!(Client::transact_write_items)
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let raised = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let interceptor = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::Sequential)
+            .with_rule(&broken)
+            .with_rule(&applied)
+            .with_rule(&raised);
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .build();
+        let ledger =
+            DynamoDbLedger::new(Client::from_conf(config), "audit").with_retry(LedgerRetry {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(2),
+            });
+        let update = SummaryUpdate {
+            key: ItemKey {
+                pk: "SUMMARY#ROOM".into(),
+                sk: "arn:aws:a4b:us-east-1:123456789012:room/a/b".into(),
+            },
+            event_count: 2,
+            last_event_time: "2023-07-10T12:00:00Z".into(),
+        };
+        ledger
+            .apply_summaries("s3://trail/key.json.gz", &[update])
+            .await
+            .expect("the 500 is retried and the second attempt succeeds");
+        assert_eq!(broken.num_calls(), 1);
+        assert_eq!(applied.num_calls(), 1);
+    }
 }
