@@ -346,8 +346,12 @@ where
 {
     let context = DisplayErrorContext(error).to_string();
     match error {
-        // A 5xx is the service's trouble, whatever its body says (or fails to say).
-        SdkError::ServiceError(service_error) if service_error.raw().status().is_server_error() => {
+        // A 5xx is the service's trouble and 429 is HTTP's "too many requests", whatever the body
+        // says (or fails to say): the same rule as the sink's `classify`.
+        SdkError::ServiceError(service_error)
+            if service_error.raw().status().is_server_error()
+                || service_error.raw().status().as_u16() == 429 =>
+        {
             Failure::Transient(context)
         }
         SdkError::ServiceError(service_error) => {
@@ -420,12 +424,24 @@ mod tests {
     #[tokio::test]
     async fn a_server_error_without_an_error_code_is_retried() {
         // What a local emulator answers when it breaks: 500 with an HTML body, no error code.
+        summaries_survive_one(
+            500,
+            "<!doctype html><title>500 Internal Server Error</title>",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_without_an_error_code_is_retried() {
+        summaries_survive_one(429, "").await;
+    }
+
+    /// Applies one summary through a client whose first TransactWriteItems answers `status` with
+    /// `body`: the ledger must retry it and succeed.
+    async fn summaries_survive_one(status: u16, body: &str) {
         let broken = mock!(Client::transact_write_items)
             .sequence()
-            .http_status(
-                500,
-                Some("<!doctype html><title>500 Internal Server Error</title>".into()),
-            )
+            .http_status(status, Some(body.to_owned()))
             .build();
         let applied = mock!(Client::transact_write_items)
             .then_output(|| TransactWriteItemsOutput::builder().build());
