@@ -30,8 +30,11 @@ use crate::source::{ObjectLocation, ObjectSource, SourceError};
 use crate::summary::{InvocationSummary, ObjectCounts};
 use crate::writer::{ItemWriter, WriteError, WriterOptions};
 
-/// Records whose items may wait between the reading thread and the writer.
-const RECORDS_IN_CHANNEL: usize = 256;
+/// Items the reading thread hands to the writer at a time. Each hand-over may wake the writer's
+/// thread, so they go in bundles rather than one record at a time.
+const ITEMS_PER_HANDOVER: usize = 100;
+/// Bundles that may wait between the reading thread and the writer.
+const HANDOVERS_IN_CHANNEL: usize = 8;
 
 /// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
 /// opening an object, but not a body cut short; reading again from the start is safe because item
@@ -395,7 +398,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             max_decompressed_bytes: self.config.max_object_bytes,
         };
         let context = self.audit_context(object);
-        let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(RECORDS_IN_CHANNEL);
+        let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
         let uri = object.to_string();
         let input = SyncIoBridge::new(WatchedBody {
             inner: body.reader,
@@ -496,13 +499,22 @@ fn read_records(
 ) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
+    let mut bundle = Vec::with_capacity(ITEMS_PER_HANDOVER);
     let result = reader::read_log_threaded(input, options, |event| {
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
                 Ok(items) => {
                     counts.a4b_records += 1;
                     counts.items_built += items.len() as u64;
-                    items_tx.blocking_send(items).map_err(|_| WriterStopped)?;
+                    if items_tx.is_closed() {
+                        return Err(WriterStopped);
+                    }
+                    bundle.extend(items);
+                    if bundle.len() >= ITEMS_PER_HANDOVER {
+                        let full =
+                            std::mem::replace(&mut bundle, Vec::with_capacity(ITEMS_PER_HANDOVER));
+                        items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
+                    }
                 }
                 Err(reason) => {
                     mapping_rejected += 1;
@@ -514,6 +526,14 @@ fn read_records(
             }
         }
         Ok(())
+    });
+    let result = result.and_then(|stats| {
+        if !bundle.is_empty() {
+            items_tx
+                .blocking_send(bundle)
+                .map_err(|_| ReadError::Consumer(WriterStopped))?;
+        }
+        Ok(stats)
     });
     match result {
         Ok(stats) => {

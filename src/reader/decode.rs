@@ -1,11 +1,15 @@
 //! The decompressed byte stream of one object: gzip sniffing, every gzip member, and telling a
 //! corrupt gzip stream apart from a failing underlying reader.
 
-use std::io::{self, Chain, Cursor, ErrorKind, Read};
+use std::io::{self, BufReader, Chain, Cursor, ErrorKind, Read};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// How much compressed input is read at a time. Each read of an S3 body (or a local file, through
+/// the async runtime) is a round trip to another thread, so they are few and large: a 50 MB
+/// object takes about fifty.
+const COMPRESSED_READ_LEN: usize = 1024 * 1024;
 
 /// Where the scanner's decompressed bytes come from.
 pub(super) trait Source {
@@ -33,7 +37,7 @@ type Rejoined<R> = Chain<Cursor<Vec<u8>>, R>;
 /// The decompressed bytes of an object, gzip or plain.
 pub(super) enum Decoded<R: Read> {
     Plain(Rejoined<R>),
-    Gzip(Box<MultiGzDecoder<FailureWatch<Rejoined<R>>>>),
+    Gzip(Box<MultiGzDecoder<BufReader<FailureWatch<Rejoined<R>>>>>),
 }
 
 impl<R: Read> Decoded<R> {
@@ -55,10 +59,12 @@ impl<R: Read> Decoded<R> {
         let is_gzip = head_len == head.len() && head == GZIP_MAGIC;
         let rejoined = Cursor::new(head[..head_len].to_vec()).chain(raw);
         Ok(if is_gzip {
-            Self::Gzip(Box::new(MultiGzDecoder::new(FailureWatch {
+            let watched = FailureWatch {
                 inner: rejoined,
                 failed: false,
-            })))
+            };
+            let buffered = BufReader::with_capacity(COMPRESSED_READ_LEN, watched);
+            Self::Gzip(Box::new(MultiGzDecoder::new(buffered)))
         } else {
             Self::Plain(rejoined)
         })
@@ -77,7 +83,7 @@ impl<R: Read> Source for Decoded<R> {
                 Self::Gzip(decoder) => decoder.read(dst).map_err(|error| {
                     // flate2 passes the underlying reader's errors through unchanged, so only the
                     // watch can tell them apart from errors in the compressed data.
-                    if decoder.get_ref().failed {
+                    if decoder.get_ref().get_ref().failed {
                         SourceError::Io(error)
                     } else {
                         SourceError::Gzip(error)

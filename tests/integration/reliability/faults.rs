@@ -121,14 +121,15 @@ async fn run_against_baseline(
         "{counts:?}"
     );
     // Every injected fault cost exactly one more request, and no more; a body cut short makes the
-    // object's items be written again, so then the writes are only bounded.
+    // object be read again, and items already written before the cut are written again, so then
+    // the writes are only bounded below.
     let extra_write_requests = faulted.counts.write_requests - baseline.counts.write_requests;
     let injected_writes = counts.injected_into(Operation::BatchWriteItem);
     if counts
         .injected
         .contains_key(&(Operation::GetObject, Fault::ResetMidBody))
     {
-        assert!(extra_write_requests > injected_writes, "{counts:?}");
+        assert!(extra_write_requests >= injected_writes, "{counts:?}");
     } else {
         assert_eq!(extra_write_requests, injected_writes, "{counts:?}");
     }
@@ -156,7 +157,7 @@ async fn bodies_cut_short_among_the_faults_still_leave_the_same_table() {
     let plan = FaultPlan {
         seed: 3,
         get_object: FaultRule::sometimes(EVERY_TRANSIENT_READ_FAULT, 50, 2),
-        batch_write: FaultRule::sometimes(EVERY_TRANSIENT_WRITE_FAULT, 30, 3),
+        batch_write: FaultRule::sometimes(EVERY_TRANSIENT_WRITE_FAULT, 40, 3),
     };
     let counts = run_against_baseline("faults-resets", plan, options(1, 5)).await;
     assert!(
