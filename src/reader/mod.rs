@@ -12,6 +12,7 @@
 mod decode;
 mod input;
 mod scan;
+mod string_stop;
 #[cfg(test)]
 mod tests;
 mod threaded;

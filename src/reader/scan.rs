@@ -3,10 +3,9 @@
 
 use std::marker::PhantomData;
 
-use memchr::memchr2;
-
 use super::decode::Source;
 use super::input::Input;
+use super::string_stop::string_stop;
 use super::{ReadError, ReadStats, RecordEvent};
 
 /// Deeper nesting than this inside one value is refused, so a hostile file cannot exhaust memory
@@ -490,55 +489,6 @@ where
     }
 }
 
-/// Where the string's plain run ends: the first `"`, `\\` or control character.
-///
-/// CloudTrail strings are mostly short, so eight bytes a step beat setting up `memchr`; long runs
-/// go to `memchr2`, whose result is then checked for control characters.
-#[inline]
-fn string_stop(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut offset = 0;
-    for (step, word) in bytes.chunks_exact(8).enumerate() {
-        let mut le = [0u8; 8];
-        le.copy_from_slice(word);
-        let word = u64::from_le_bytes(le);
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // The lowest flagged byte is exact: a zero byte of a xor, or a byte below 0x20.
-        let found = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | word.wrapping_sub(ONES * 0x20) & !word)
-            & HIGHS;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-        if step == 8 {
-            break;
-        }
-    }
-    let rest = bytes.get(offset..).unwrap_or_default();
-    if rest.len() < 8 {
-        return rest
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
-            .map(|at| offset + at);
-    }
-    let end = memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-    let run = rest.get(..end).unwrap_or_default();
-    // Without early exit, so it vectorises.
-    let has_control = run.iter().fold(false, |found, &byte| found | (byte < 0x20));
-    let stop = if has_control {
-        run.iter().position(|&byte| byte < 0x20)
-    } else if end < rest.len() {
-        Some(end)
-    } else {
-        None
-    };
-    stop.map(|at| offset + at)
-}
-
 /// The decoded value of a string, kept only as far as some comparison needs it.
 struct Text {
     bytes: Vec<u8>,
@@ -618,33 +568,6 @@ impl Text {
     fn finish(&mut self) {
         if self.pending_high.take().is_some() {
             self.exact = false;
-        }
-    }
-}
-
-#[cfg(test)]
-mod string_stop_tests {
-    use proptest::prelude::*;
-
-    use super::string_stop;
-
-    fn naive(bytes: &[u8]) -> Option<usize> {
-        bytes
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
-    }
-
-    proptest! {
-        #[test]
-        fn string_stop_finds_the_first_quote_backslash_or_control_character(
-            bytes in prop::collection::vec(
-                prop_oneof![8 => 0x20u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20],
-                0..200,
-            ),
-            plain_prefix in 0usize..120,
-        ) {
-            let text = [vec![b'a'; plain_prefix], bytes].concat();
-            prop_assert_eq!(string_stop(&text), naive(&text));
         }
     }
 }
