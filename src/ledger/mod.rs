@@ -12,8 +12,9 @@
 mod dynamodb;
 mod memory;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 
 pub use dynamodb::DynamoDbLedger;
 pub use memory::MemoryLedger;
@@ -118,15 +119,24 @@ pub struct SummaryUpdate {
 }
 
 /// The events of one file per room and user partition, collected as its items are written.
+///
+/// Memory grows with the file's A4B events, so each is kept as a 128-bit fingerprint of its key
+/// (16 bytes) rather than the key itself (about 200 bytes with a tree node): a file of a million
+/// A4B records then needs about 40 MB rather than 400. The fingerprints are keyed at random per
+/// file, so two distinct events share one with a chance of about n² / 2¹²⁹, which no crafted input
+/// can raise.
 #[derive(Debug, Default)]
 pub struct FileActivity {
-    /// Event partition (`ROOM#…`/`USER#…`) -> distinct event sort keys and the latest event time.
+    /// Event partition (`ROOM#…`/`USER#…`) -> its distinct events and the latest event time.
     partitions: BTreeMap<String, PartitionEvents>,
+    /// Fingerprints of the (partition, sort key) of the events counted so far.
+    seen: HashSet<u128>,
+    fingerprint_keys: [RandomState; 2],
 }
 
 #[derive(Debug, Default)]
 struct PartitionEvents {
-    sort_keys: BTreeSet<String>,
+    event_count: u64,
     last_event_time: String,
 }
 
@@ -136,15 +146,27 @@ impl FileActivity {
         if summary_key(&item.key.pk).is_none() || !item.key.sk.contains('#') {
             return;
         }
-        let events = self.partitions.entry(item.key.pk.clone()).or_default();
-        if !events.sort_keys.insert(item.key.sk.clone()) {
+        if !self.seen.insert(self.fingerprint(&item.key)) {
             return;
         }
+        let events = match self.partitions.get_mut(&item.key.pk) {
+            Some(events) => events,
+            None => self.partitions.entry(item.key.pk.clone()).or_default(),
+        };
+        events.event_count += 1;
         if let Some(event_time) = item.string("event_time")
             && event_time > events.last_event_time.as_str()
         {
             events.last_event_time = event_time.to_owned();
         }
+    }
+
+    fn fingerprint(&self, key: &ItemKey) -> u128 {
+        let [low, high] = self
+            .fingerprint_keys
+            .each_ref()
+            .map(|keys| keys.hash_one((&key.pk, &key.sk)));
+        u128::from(high) << 64 | u128::from(low)
     }
 
     /// The summary updates, in key order (so that the chunks are the same on every re-delivery).
@@ -155,7 +177,7 @@ impl FileActivity {
             .filter_map(|(pk, events)| {
                 Some(SummaryUpdate {
                     key: summary_key(pk)?,
-                    event_count: events.sort_keys.len() as u64,
+                    event_count: events.event_count,
                     last_event_time: events.last_event_time.clone(),
                 })
             })
@@ -295,6 +317,34 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn one_event_counts_in_each_partition_it_is_written_to() {
+        let mut activity = FileActivity::default();
+        for pk in ["ROOM#r1", "ROOM#r2", "USER#alice"] {
+            activity.observe(&event_item(pk, "2023-05-01T10:00:00Z", "e1"));
+        }
+        let counts: Vec<u64> = (activity.summary_updates().iter())
+            .map(|update| update.event_count)
+            .collect();
+        assert_eq!(counts, [1, 1, 1]);
+    }
+
+    #[test]
+    fn many_distinct_events_are_each_counted_and_repeats_are_not() {
+        let mut activity = FileActivity::default();
+        for round in 0..2 {
+            for n in 0..20_000 {
+                let pk = if n % 2 == 0 { "ROOM#r1" } else { "USER#alice" };
+                let time = format!("2023-05-01T10:{:02}:{:02}Z", n / 60 % 60, n % 60);
+                activity.observe(&event_item(pk, &time, &format!("event-{n}")));
+            }
+            let counts: Vec<u64> = (activity.summary_updates().iter())
+                .map(|update| update.event_count)
+                .collect();
+            assert_eq!(counts, [10_000, 10_000], "after round {round}");
+        }
     }
 
     #[test]
