@@ -14,7 +14,7 @@ use super::decode::{Decoded, Source, SourceError};
 /// each) costs little next to inflating them.
 const CHUNK_LEN: usize = 1024 * 1024;
 /// Chunks in flight: the inflating thread runs at most this far ahead of the scanner.
-const CHUNKS_IN_FLIGHT: usize = 4;
+const CHUNKS_IN_FLIGHT: usize = 2;
 
 type Chunk = Result<Vec<u8>, SourceError>;
 
