@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod notification;
 pub mod pipeline;
 pub mod reader;
+pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod summary;

@@ -10,14 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 use crate::item::{AttrValue, Item, ItemKey, PARTITION_KEY, SORT_KEY};
 
-/// Whether retrying the same request may succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Throttling, 5xx, timeouts, connection resets.
-    Transient,
-    /// Everything else (validation errors, missing table, access denied).
-    Permanent,
-}
+pub use crate::retry::FailureKind;
 
 /// A batch request that failed as a whole.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -14,6 +14,7 @@ use super::{
     SummaryUpdate, summary_guard_key,
 };
 use crate::item::{AttrValue, Item, ItemKey, PARTITION_KEY, SORT_KEY};
+use crate::retry::Backoff;
 
 /// `BatchGetItem` takes at most 100 keys.
 const KEYS_PER_BATCH_GET: usize = 100;
@@ -24,6 +25,15 @@ pub struct LedgerRetry {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+}
+
+impl LedgerRetry {
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base_delay: self.base_delay,
+            max_delay: self.max_delay,
+        }
+    }
 }
 
 impl Default for LedgerRetry {
@@ -247,7 +257,7 @@ impl FileMarkerLookup for DynamoDbLedger {
                             pending.len()
                         )));
                     }
-                    tokio::time::sleep(backoff(&self.retry, attempt)).await;
+                    tokio::time::sleep(self.retry.backoff().delay(attempt - 1)).await;
                 }
             }
         }
@@ -287,18 +297,10 @@ where
             }
             Err(Failure::Transient(message)) => {
                 tracing::debug!(what, attempts, error = %message, "transient failure, retrying");
-                tokio::time::sleep(backoff(policy, attempts)).await;
+                tokio::time::sleep(policy.backoff().delay(attempts - 1)).await;
             }
         }
     }
-}
-
-/// Capped exponential backoff with full jitter.
-fn backoff(policy: &LedgerRetry, attempt: u32) -> Duration {
-    let exponential = policy
-        .base_delay
-        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-    exponential.min(policy.max_delay).mul_f64(fastrand::f64())
 }
 
 enum Cancellation {
