@@ -24,6 +24,8 @@ pub mod item;
 pub mod ledger;
 pub mod log_key;
 pub mod metrics;
+#[cfg(test)]
+mod mock_dynamodb;
 pub mod notification;
 pub mod pipeline;
 pub mod reader;

@@ -413,15 +413,14 @@ mod tests {
     use std::time::Duration;
 
     use aws_sdk_dynamodb::Client;
-    use aws_sdk_dynamodb::config::retry::RetryConfig;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
-    use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
+    use aws_smithy_mocks::mock;
 
     use super::*;
     use crate::item::ItemKey;
     use crate::ledger::{FileLedger, SummaryUpdate};
+    use crate::mock_dynamodb::mocked_client;
 
     #[tokio::test]
     async fn a_server_error_without_an_error_code_is_retried() {
@@ -448,25 +447,12 @@ mod tests {
         let applied = mock!(Client::transact_write_items)
             .then_output(|| TransactWriteItemsOutput::builder().build());
         let raised = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
-        let interceptor = MockResponseInterceptor::new()
-            .rule_mode(RuleMode::Sequential)
-            .with_rule(&broken)
-            .with_rule(&applied)
-            .with_rule(&raised);
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build();
-        let ledger =
-            DynamoDbLedger::new(Client::from_conf(config), "audit").with_retry(LedgerRetry {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(2),
-            });
+        let client = mocked_client(&[&broken, &applied, &raised]);
+        let ledger = DynamoDbLedger::new(client, "audit").with_retry(LedgerRetry {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        });
         let update = SummaryUpdate {
             key: ItemKey {
                 pk: "SUMMARY#ROOM".into(),

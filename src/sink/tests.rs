@@ -3,38 +3,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::ConnectorError;
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::types::error::{
     InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded,
     ThrottlingException,
 };
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, mock};
 
 use super::*;
+use crate::mock_dynamodb::mocked_client;
 use crate::writer::{ItemWriter, WriteReport, WriterOptions};
 
 const TABLE: &str = "audit-table";
-
-/// A client whose calls are answered by `rules` in order, with the SDK's retries off as in the
-/// Lambda.
-fn mocked_client(rules: &[&Rule]) -> Client {
-    let interceptor = rules.iter().fold(
-        MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
-        |interceptor, rule| interceptor.with_rule(rule),
-    );
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .retry_config(RetryConfig::disabled())
-        .http_client(create_mock_http_client())
-        .interceptor(interceptor)
-        .build();
-    Client::from_conf(config)
-}
 
 fn audit_item(n: usize) -> Item {
     let mut item = Item::new(
