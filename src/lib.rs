@@ -19,6 +19,7 @@ pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod dynamodb_errors;
 pub mod handler;
 pub mod item;
 pub mod ledger;
