@@ -19,14 +19,18 @@ pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod dynamodb_errors;
 pub mod handler;
 pub mod item;
 pub mod ledger;
 pub mod log_key;
 pub mod metrics;
+#[cfg(test)]
+mod mock_dynamodb;
 pub mod notification;
 pub mod pipeline;
 pub mod reader;
+pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod summary;

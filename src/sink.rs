@@ -4,20 +4,12 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
+use crate::dynamodb_errors::{Call, CallFailure, classify, region_of};
 use crate::item::{AttrValue, Item, ItemKey, PARTITION_KEY, SORT_KEY};
 
-/// Whether retrying the same request may succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Throttling, 5xx, timeouts, connection resets.
-    Transient,
-    /// Everything else (validation errors, missing table, access denied).
-    Permanent,
-}
+pub use crate::retry::FailureKind;
 
 /// A batch request that failed as a whole.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -28,17 +20,19 @@ pub struct SinkError {
 }
 
 impl SinkError {
-    fn transient(message: String) -> Self {
-        SinkError {
-            kind: FailureKind::Transient,
-            message,
-        }
-    }
-
     fn permanent(message: String) -> Self {
         SinkError {
             kind: FailureKind::Permanent,
             message,
+        }
+    }
+}
+
+impl From<CallFailure> for SinkError {
+    fn from(failure: CallFailure) -> Self {
+        SinkError {
+            kind: failure.kind,
+            message: failure.message,
         }
     }
 }
@@ -60,11 +54,14 @@ pub trait ItemSink: Send + Sync + 'static {
 pub struct DynamoDbSink {
     client: Client,
     table_name: String,
+    /// The client's region, for messages.
+    region: String,
 }
 
 impl DynamoDbSink {
     pub fn new(client: Client, table_name: impl Into<String>) -> Self {
         DynamoDbSink {
+            region: region_of(&client),
             client,
             table_name: table_name.into(),
         }
@@ -90,7 +87,14 @@ impl ItemSink for DynamoDbSink {
             .request_items(&self.table_name, requests)
             .send()
             .await
-            .map_err(|error| classify(&self.table_name, &error))?;
+            .map_err(|error| {
+                let call = Call {
+                    operation: "BatchWriteItem",
+                    table_name: &self.table_name,
+                    region: &self.region,
+                };
+                SinkError::from(classify(call, &error))
+            })?;
         match output.unprocessed_items {
             Some(unprocessed) => originals_of(items, unprocessed, &self.table_name),
             None => Ok(Vec::new()),
@@ -183,114 +187,6 @@ fn originals_of(
         )));
     }
     Ok(originals)
-}
-
-/// Error codes of a BatchWriteItem that may succeed when sent again.
-const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    // A concurrent write to the same item from another Region of a global table.
-    "ReplicatedWriteConflictException",
-];
-
-/// Sorts a failed BatchWriteItem call into transient (retry) and permanent (give up), with a
-/// message that says what to do.
-pub fn classify(table_name: &str, error: &SdkError<BatchWriteItemError>) -> SinkError {
-    let details = DisplayErrorContext(error);
-    match error {
-        SdkError::TimeoutError(_) => {
-            SinkError::transient(format!("BatchWriteItem on table {table_name} timed out"))
-        }
-        SdkError::DispatchFailure(_) => SinkError::transient(format!(
-            "BatchWriteItem on table {table_name} could not be sent: {details}"
-        )),
-        SdkError::ResponseError(_) => SinkError::transient(format!(
-            "the response to BatchWriteItem on table {table_name} could not be read: {details}"
-        )),
-        SdkError::ServiceError(context) => {
-            let service_error = context.err();
-            let code = service_error.code().or_else(|| modeled_code(service_error));
-            let status = context.raw().status().as_u16();
-            let message = service_error.message().unwrap_or("no message");
-            let code_text = code.unwrap_or("unknown error");
-            // 429 is HTTP's own "too many requests", whatever the body says.
-            if status >= 500
-                || status == 429
-                || code.is_some_and(|code| TRANSIENT_CODES.contains(&code))
-            {
-                SinkError::transient(format!(
-                    "BatchWriteItem on table {table_name} failed with {code_text} (HTTP {status}): \
-                     {message}"
-                ))
-            } else {
-                SinkError::permanent(format!(
-                    "BatchWriteItem on table {table_name} failed with {code_text} (HTTP {status}): \
-                     {message}; {}",
-                    advice(code, table_name)
-                ))
-            }
-        }
-        SdkError::ConstructionFailure(_) => SinkError::permanent(format!(
-            "the BatchWriteItem request for table {table_name} could not be built: {details}"
-        )),
-        _ => SinkError::permanent(format!(
-            "BatchWriteItem on table {table_name} failed: {details}"
-        )),
-    }
-}
-
-/// The code of a modeled error built without error metadata (the SDK fills it in when it parses
-/// a response, but not every path does).
-fn modeled_code(error: &BatchWriteItemError) -> Option<&'static str> {
-    match error {
-        BatchWriteItemError::InternalServerError(_) => Some("InternalServerError"),
-        BatchWriteItemError::InvalidEndpointException(_) => Some("InvalidEndpointException"),
-        BatchWriteItemError::ItemCollectionSizeLimitExceededException(_) => {
-            Some("ItemCollectionSizeLimitExceededException")
-        }
-        BatchWriteItemError::ProvisionedThroughputExceededException(_) => {
-            Some("ProvisionedThroughputExceededException")
-        }
-        BatchWriteItemError::ReplicatedWriteConflictException(_) => {
-            Some("ReplicatedWriteConflictException")
-        }
-        BatchWriteItemError::RequestLimitExceeded(_) => Some("RequestLimitExceeded"),
-        BatchWriteItemError::ResourceNotFoundException(_) => Some("ResourceNotFoundException"),
-        BatchWriteItemError::ThrottlingException(_) => Some("ThrottlingException"),
-        _ => None,
-    }
-}
-
-fn advice(code: Option<&str>, table_name: &str) -> String {
-    match code {
-        Some("ResourceNotFoundException") => {
-            format!("table {table_name} not found: check TABLE_NAME and the region")
-        }
-        Some("AccessDeniedException") => {
-            format!("grant dynamodb:BatchWriteItem on table {table_name} to the function's role")
-        }
-        Some("ValidationException") => format!(
-            "check that table {table_name} has the key schema pk (String, partition key) and sk \
-             (String, sort key); if it does, the item is malformed, which is a bug in a4b-audit"
-        ),
-        Some(
-            "UnrecognizedClientException"
-            | "InvalidSignatureException"
-            | "ExpiredTokenException"
-            | "MissingAuthenticationTokenException",
-        ) => "check the AWS credentials and region the function runs with".to_owned(),
-        Some("ItemCollectionSizeLimitExceededException") => format!(
-            "an item collection of table {table_name} exceeds 10 GB: review its local secondary \
-             indexes"
-        ),
-        Some("InvalidEndpointException") => {
-            "check AWS_ENDPOINT_URL and the region the function runs with".to_owned()
-        }
-        _ => "retrying will not help: check the table and the function's permissions".to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::item::Item;
+use crate::retry::Backoff;
 use crate::sink::{FailureKind, ItemSink};
 
 /// BatchWriteItem's limit of put requests per call.
@@ -30,6 +31,15 @@ pub struct WriterOptions {
     /// First backoff delay; doubled each attempt, capped at `max_delay`, with full jitter.
     pub base_delay: Duration,
     pub max_delay: Duration,
+}
+
+impl WriterOptions {
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base_delay: self.base_delay,
+            max_delay: self.max_delay,
+        }
+    }
 }
 
 impl Default for WriterOptions {
@@ -65,19 +75,6 @@ pub struct WriteReport {
 pub struct WriteError {
     pub items_not_written: u64,
     pub cause: String,
-}
-
-/// The upper bound of the delay before retry number `retry` (0 for the first retry):
-/// `min(max_delay, base_delay * 2^retry)`.
-pub fn backoff_cap(options: &WriterOptions, retry: u32) -> Duration {
-    2u32.checked_pow(retry)
-        .and_then(|factor| options.base_delay.checked_mul(factor))
-        .map_or(options.max_delay, |delay| delay.min(options.max_delay))
-}
-
-/// Full jitter: a uniformly random delay between zero and the cap.
-fn backoff_delay(options: &WriterOptions, retry: u32) -> Duration {
-    backoff_cap(options, retry).mul_f64(fastrand::f64())
 }
 
 /// Collects items into batches of at most 25 distinct keys and writes them with bounded concurrency.
@@ -315,7 +312,7 @@ async fn write_batch<S: ItemSink>(
             let cause = format!("still failing after {attempt} attempt(s), last: {reason}");
             return give_up(outcome, &remaining, attempt, &cause, &stop);
         }
-        let delay = backoff_delay(&options, attempt - 1);
+        let delay = options.backoff().delay(attempt - 1);
         tracing::debug!(
             attempt,
             items = remaining.len(),

@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 
@@ -13,7 +14,9 @@ use super::{
     FileLedger, FileMarker, FileMarkerLookup, LedgerError, SUMMARY_UPDATES_PER_CHUNK,
     SummaryUpdate, summary_guard_key,
 };
+use crate::dynamodb_errors::{Call, CallFailure, classify, region_of};
 use crate::item::{AttrValue, Item, ItemKey, PARTITION_KEY, SORT_KEY};
+use crate::retry::{Backoff, FailureKind};
 
 /// `BatchGetItem` takes at most 100 keys.
 const KEYS_PER_BATCH_GET: usize = 100;
@@ -24,6 +27,15 @@ pub struct LedgerRetry {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+}
+
+impl LedgerRetry {
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base_delay: self.base_delay,
+            max_delay: self.max_delay,
+        }
+    }
 }
 
 impl Default for LedgerRetry {
@@ -41,12 +53,15 @@ impl Default for LedgerRetry {
 pub struct DynamoDbLedger {
     client: aws_sdk_dynamodb::Client,
     table_name: String,
+    /// The client's region, for messages.
+    region: String,
     retry: LedgerRetry,
 }
 
 impl DynamoDbLedger {
     pub fn new(client: aws_sdk_dynamodb::Client, table_name: impl Into<String>) -> Self {
         DynamoDbLedger {
+            region: region_of(&client),
             client,
             table_name: table_name.into(),
             retry: LedgerRetry::default(),
@@ -98,10 +113,10 @@ impl DynamoDbLedger {
                 Ok(_) => Ok(true),
                 Err(error) => match guard_cancellation(&error) {
                     Cancellation::GuardExists => Ok(false),
-                    Cancellation::Conflict => Err(Failure::Transient(
+                    Cancellation::Conflict => Err(CallFailure::transient(
                         "the transaction conflicted with another one".to_owned(),
                     )),
-                    Cancellation::Other => Err(self.failure(&error)),
+                    Cancellation::Other => Err(self.failure("TransactWriteItems", &error)),
                 },
             }
         })
@@ -136,27 +151,22 @@ impl DynamoDbLedger {
                 {
                     Ok(())
                 }
-                Err(error) => Err(self.failure(&error)),
+                Err(error) => Err(self.failure("UpdateItem", &error)),
             }
         })
         .await
     }
 
-    fn failure<E>(
-        &self,
-        error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-    ) -> Failure
+    fn failure<E>(&self, operation: &str, error: &SdkError<E, HttpResponse>) -> CallFailure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        classify_error(error, &self.table_name, &self.region())
-    }
-
-    fn region(&self) -> String {
-        self.client
-            .config()
-            .region()
-            .map_or_else(|| "(no region)".to_owned(), ToString::to_string)
+        let call = Call {
+            operation,
+            table_name: &self.table_name,
+            region: &self.region,
+        };
+        classify(call, error)
     }
 }
 
@@ -188,7 +198,7 @@ impl FileLedger for DynamoDbLedger {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|error| self.failure(&error))
+                .map_err(|error| self.failure("PutItem", &error))
         })
         .await
     }
@@ -219,7 +229,7 @@ impl FileMarkerLookup for DynamoDbLedger {
                         .request_items(&self.table_name, keys.clone())
                         .send()
                         .await
-                        .map_err(|error| self.failure(&error))
+                        .map_err(|error| self.failure("BatchGetItem", &error))
                 })
                 .await?;
                 let found = output
@@ -247,19 +257,12 @@ impl FileMarkerLookup for DynamoDbLedger {
                             pending.len()
                         )));
                     }
-                    tokio::time::sleep(backoff(&self.retry, attempt)).await;
+                    tokio::time::sleep(self.retry.backoff().delay(attempt - 1)).await;
                 }
             }
         }
         Ok(processed)
     }
-}
-
-/// What one attempt's failure allows.
-#[derive(Debug)]
-enum Failure {
-    Transient(String),
-    Permanent(String),
 }
 
 /// Calls `attempt` until it succeeds, fails permanently or runs out of attempts.
@@ -270,35 +273,30 @@ async fn retry<T, F, Fut>(
 ) -> Result<T, LedgerError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
+    Fut: Future<Output = Result<T, CallFailure>>,
 {
     let mut attempts = 0;
     loop {
         attempts += 1;
         match attempt().await {
             Ok(value) => return Ok(value),
-            Err(Failure::Permanent(message)) => {
+            Err(CallFailure {
+                kind: FailureKind::Permanent,
+                message,
+            }) => {
                 return Err(LedgerError(format!("cannot write {what}: {message}")));
             }
-            Err(Failure::Transient(message)) if attempts >= policy.max_attempts => {
+            Err(CallFailure { message, .. }) if attempts >= policy.max_attempts => {
                 return Err(LedgerError(format!(
                     "cannot write {what} after {attempts} attempts: {message}"
                 )));
             }
-            Err(Failure::Transient(message)) => {
+            Err(CallFailure { message, .. }) => {
                 tracing::debug!(what, attempts, error = %message, "transient failure, retrying");
-                tokio::time::sleep(backoff(policy, attempts)).await;
+                tokio::time::sleep(policy.backoff().delay(attempts - 1)).await;
             }
         }
     }
-}
-
-/// Capped exponential backoff with full jitter.
-fn backoff(policy: &LedgerRetry, attempt: u32) -> Duration {
-    let exponential = policy
-        .base_delay
-        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-    exponential.min(policy.max_delay).mul_f64(fastrand::f64())
 }
 
 enum Cancellation {
@@ -335,51 +333,6 @@ fn guard_cancellation<R>(error: &SdkError<TransactWriteItemsError, R>) -> Cancel
     Cancellation::Other
 }
 
-/// Sorts an SDK error into transient or permanent, with a message that says what to do.
-fn classify_error<E>(
-    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-    table_name: &str,
-    region: &str,
-) -> Failure
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let context = DisplayErrorContext(error).to_string();
-    match error {
-        // A 5xx is the service's trouble and 429 is HTTP's "too many requests", whatever the body
-        // says (or fails to say): the same rule as the sink's `classify`.
-        SdkError::ServiceError(service_error)
-            if service_error.raw().status().is_server_error()
-                || service_error.raw().status().as_u16() == 429 =>
-        {
-            Failure::Transient(context)
-        }
-        SdkError::ServiceError(service_error) => {
-            let code = service_error.err().code().unwrap_or_default();
-            match code {
-                "ResourceNotFoundException" => Failure::Permanent(format!(
-                    "table {table_name} not found in region {region} (check --table/TABLE_NAME and AWS_REGION)"
-                )),
-                "ThrottlingException"
-                | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "InternalServerError"
-                | "ServiceUnavailable"
-                | "TransactionInProgressException"
-                | "TransactionConflictException" => Failure::Transient(context),
-                _ => Failure::Permanent(context),
-            }
-        }
-        _ if context.to_ascii_lowercase().contains("credential") => Failure::Permanent(format!(
-            "no usable AWS credentials ({context}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        )),
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Failure::Transient(context)
-        }
-        _ => Failure::Permanent(context),
-    }
-}
-
 fn key_attributes(key: &ItemKey) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PARTITION_KEY.to_owned(), AttributeValue::S(key.pk.clone())),
@@ -411,15 +364,14 @@ mod tests {
     use std::time::Duration;
 
     use aws_sdk_dynamodb::Client;
-    use aws_sdk_dynamodb::config::retry::RetryConfig;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
-    use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
+    use aws_smithy_mocks::mock;
 
     use super::*;
     use crate::item::ItemKey;
     use crate::ledger::{FileLedger, SummaryUpdate};
+    use crate::mock_dynamodb::mocked_client;
 
     #[tokio::test]
     async fn a_server_error_without_an_error_code_is_retried() {
@@ -446,38 +398,73 @@ mod tests {
         let applied = mock!(Client::transact_write_items)
             .then_output(|| TransactWriteItemsOutput::builder().build());
         let raised = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
-        let interceptor = MockResponseInterceptor::new()
-            .rule_mode(RuleMode::Sequential)
-            .with_rule(&broken)
-            .with_rule(&applied)
-            .with_rule(&raised);
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build();
-        let ledger =
-            DynamoDbLedger::new(Client::from_conf(config), "audit").with_retry(LedgerRetry {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(2),
-            });
-        let update = SummaryUpdate {
+        let client = mocked_client(&[&broken, &applied, &raised]);
+        let ledger = DynamoDbLedger::new(client, "audit").with_retry(LedgerRetry {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        });
+        ledger
+            .apply_summaries("s3://trail/key.json.gz", &[room_update()])
+            .await
+            .expect("the 500 is retried and the second attempt succeeds");
+        assert_eq!(broken.num_calls(), 1);
+        assert_eq!(applied.num_calls(), 1);
+    }
+
+    fn room_update() -> SummaryUpdate {
+        SummaryUpdate {
             key: ItemKey {
                 pk: "SUMMARY#ROOM".into(),
                 sk: "arn:aws:a4b:us-east-1:123456789012:room/a/b".into(),
             },
             event_count: 2,
             last_event_time: "2023-07-10T12:00:00Z".into(),
-        };
-        ledger
-            .apply_summaries("s3://trail/key.json.gz", &[update])
+        }
+    }
+
+    /// A rule answering every TransactWriteItems with DynamoDB's error `code` (HTTP 400).
+    fn transactions_failing_with(code: &str) -> aws_smithy_mocks::Rule {
+        let body = format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}"}}"#);
+        mock!(Client::transact_write_items)
+            .sequence()
+            .http_status(400, Some(body))
+            .repeatedly()
+            .build()
+    }
+
+    /// The ledger's error for one summary whose transactions are answered by `rule`.
+    async fn summaries_error(rule: &aws_smithy_mocks::Rule) -> LedgerError {
+        DynamoDbLedger::new(mocked_client(&[rule]), "audit")
+            .apply_summaries("s3://trail/key.json.gz", &[room_update()])
             .await
-            .expect("the 500 is retried and the second attempt succeeds");
-        assert_eq!(broken.num_calls(), 1);
-        assert_eq!(applied.num_calls(), 1);
+            .unwrap_err()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permanent_error_is_not_retried_and_names_the_table() {
+        let missing = transactions_failing_with("ResourceNotFoundException");
+        let error = summaries_error(&missing).await;
+        assert_eq!(missing.num_calls(), 1);
+        assert!(
+            error
+                .to_string()
+                .contains("table audit not found in region eu-west-1"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_error_is_retried_up_to_the_attempt_limit() {
+        let throttled = transactions_failing_with("ThrottlingException");
+        let error = summaries_error(&throttled).await;
+        let max_attempts = LedgerRetry::default().max_attempts;
+        assert_eq!(throttled.num_calls(), max_attempts as usize);
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("after {max_attempts} attempts")),
+            "{error}"
+        );
     }
 }

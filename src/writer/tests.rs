@@ -339,21 +339,6 @@ async fn no_more_than_max_in_flight_batches_are_written_at_once() {
     assert_eq!(sink.max_concurrent_calls.load(Ordering::SeqCst), 3);
 }
 
-#[test]
-fn backoff_cap_doubles_from_the_base_and_stops_at_the_max() {
-    let options = WriterOptions {
-        base_delay: Duration::from_millis(50),
-        max_delay: Duration::from_secs(1),
-        ..WriterOptions::default()
-    };
-    let caps: Vec<u64> = (0..8)
-        .map(|retry| backoff_cap(&options, retry).as_millis() as u64)
-        .collect();
-    assert_eq!(caps, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
-    assert_eq!(backoff_cap(&options, 40), Duration::from_secs(1));
-    assert_eq!(backoff_cap(&options, u32::MAX), Duration::from_secs(1));
-}
-
 #[tokio::test(start_paused = true)]
 async fn observed_backoff_delays_grow_and_stay_capped() {
     let sink = Arc::new(FakeSink {
@@ -362,7 +347,7 @@ async fn observed_backoff_delays_grow_and_stay_capped() {
     });
     // 100 batches at once, each retried 5 times: caps 100, 200, 400, 400, 400 ms.
     let options = options(100, 6);
-    let caps: Vec<Duration> = (0..5).map(|retry| backoff_cap(&options, retry)).collect();
+    let caps: Vec<Duration> = (0..5).map(|retry| options.backoff().cap(retry)).collect();
     let report = write_all(&sink, options, items(2500)).await.unwrap();
     assert_eq!(report.batch_calls, 600);
 

@@ -1,0 +1,188 @@
+//! What a failed DynamoDB call means, for every operation the crate sends (the sink's
+//! BatchWriteItem, the ledger's TransactWriteItems, UpdateItem, PutItem and BatchGetItem): retry it
+//! (transient) or stop (permanent), with a message that names the call and says what to do.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::retry::FailureKind;
+
+/// The call that failed, as messages name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The DynamoDB operation, e.g. `BatchWriteItem`.
+    pub operation: &'a str,
+    pub table_name: &'a str,
+    pub region: &'a str,
+}
+
+/// One failed attempt of a call, sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl CallFailure {
+    pub fn transient(message: String) -> Self {
+        CallFailure {
+            kind: FailureKind::Transient,
+            message,
+        }
+    }
+
+    pub fn permanent(message: String) -> Self {
+        CallFailure {
+            kind: FailureKind::Permanent,
+            message,
+        }
+    }
+}
+
+/// The region a client sends to, for messages.
+pub fn region_of(client: &Client) -> String {
+    client
+        .config()
+        .region()
+        .map_or_else(|| "(no region)".to_owned(), ToString::to_string)
+}
+
+/// Error codes that may succeed when the call is sent again.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    // A concurrent write to the same item from another Region of a global table.
+    "ReplicatedWriteConflictException",
+    // Another transaction holds or changes an item of this one.
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// Sorts a failed call into transient (retry) and permanent (give up), with a message that says
+/// what to do.
+pub fn classify<E>(call: Call<'_>, error: &SdkError<E, HttpResponse>) -> CallFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let Call {
+        operation,
+        table_name,
+        ..
+    } = call;
+    let details = DisplayErrorContext(error).to_string();
+    match error {
+        SdkError::ServiceError(context) => {
+            classify_service_error(call, context.err(), context.raw())
+        }
+        // Checked before the transient variants: without credentials every retry fails alike.
+        _ if details.to_ascii_lowercase().contains("credential") => {
+            CallFailure::permanent(format!(
+                "no usable AWS credentials ({details}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            ))
+        }
+        SdkError::TimeoutError(_) => {
+            CallFailure::transient(format!("{operation} on table {table_name} timed out"))
+        }
+        SdkError::DispatchFailure(_) => CallFailure::transient(format!(
+            "{operation} on table {table_name} could not be sent: {details}"
+        )),
+        SdkError::ResponseError(_) => CallFailure::transient(format!(
+            "the response to {operation} on table {table_name} could not be read: {details}"
+        )),
+        SdkError::ConstructionFailure(_) => CallFailure::permanent(format!(
+            "the {operation} request for table {table_name} could not be built: {details}"
+        )),
+        _ => CallFailure::permanent(format!(
+            "{operation} on table {table_name} failed: {details}"
+        )),
+    }
+}
+
+fn classify_service_error<E>(call: Call<'_>, error: &E, response: &HttpResponse) -> CallFailure
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let Call {
+        operation,
+        table_name,
+        ..
+    } = call;
+    let shape_name = shape_name(error);
+    let code = error.code().or(shape_name.as_deref());
+    let status = response.status().as_u16();
+    let message = error.message().unwrap_or("no message");
+    let code_text = code.unwrap_or("unknown error");
+    let failed = format!(
+        "{operation} on table {table_name} failed with {code_text} (HTTP {status}): {message}"
+    );
+    // A 5xx is the service's trouble and 429 is HTTP's "too many requests", whatever the body
+    // says or fails to say (an emulator's HTML error page has no code).
+    if status >= 500 || status == 429 || code.is_some_and(|code| TRANSIENT_CODES.contains(&code)) {
+        CallFailure::transient(failed)
+    } else {
+        CallFailure::permanent(format!("{failed}; {}", advice(call, code)))
+    }
+}
+
+/// The shape name of a modeled error built without error metadata: the SDK fills the code in
+/// when it parses a response, but an error built in code (a mock's, say) has none, and the
+/// generated `Display` of a modeled error starts with its shape name.
+fn shape_name<E: std::error::Error>(error: &E) -> Option<String> {
+    let text = error.to_string();
+    let name = text.split(':').next().unwrap_or_default();
+    let is_identifier =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    is_identifier.then(|| name.to_owned())
+}
+
+fn advice(call: Call<'_>, code: Option<&str>) -> String {
+    let Call {
+        operation,
+        table_name,
+        region,
+    } = call;
+    match code {
+        Some("ResourceNotFoundException") => format!(
+            "table {table_name} not found in region {region}: check TABLE_NAME (--table in the \
+             CLI) and the region (AWS_REGION)"
+        ),
+        Some("AccessDeniedException") => format!(
+            "grant {} on table {table_name} to the function's role",
+            iam_actions(operation)
+        ),
+        Some("ValidationException") => format!(
+            "check that table {table_name} has the key schema pk (String, partition key) and sk \
+             (String, sort key); if it does, the item is malformed, which is a bug in a4b-audit"
+        ),
+        Some(
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "MissingAuthenticationTokenException",
+        ) => "check the AWS credentials and region the function runs with".to_owned(),
+        Some("ItemCollectionSizeLimitExceededException") => format!(
+            "an item collection of table {table_name} exceeds 10 GB: review its local secondary \
+             indexes"
+        ),
+        Some("InvalidEndpointException") => {
+            "check AWS_ENDPOINT_URL and the region the function runs with".to_owned()
+        }
+        _ => "retrying will not help: check the table and the function's permissions".to_owned(),
+    }
+}
+
+/// The IAM actions an operation needs. A transaction is authorized action by action: there is
+/// no `dynamodb:TransactWriteItems` action (the ledger's transactions put and update).
+fn iam_actions(operation: &str) -> String {
+    match operation {
+        "TransactWriteItems" => "dynamodb:PutItem and dynamodb:UpdateItem".to_owned(),
+        _ => format!("dynamodb:{operation}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! A DynamoDB client answered by aws-smithy-mocks rules, for unit tests.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client};
+
+/// The region of [`mocked_client`].
+pub const REGION: &str = "eu-west-1";
+
+/// A client whose calls are answered by `rules` in order, with the SDK's retries off as in the
+/// Lambda (the crate's own loops are the only retry layer).
+pub fn mocked_client(rules: &[&Rule]) -> Client {
+    let interceptor = rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
+        |interceptor, rule| interceptor.with_rule(rule),
+    );
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .http_client(create_mock_http_client())
+        .interceptor(interceptor)
+        .build();
+    Client::from_conf(config)
+}
