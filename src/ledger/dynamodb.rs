@@ -15,8 +15,9 @@ use super::{
     SummaryUpdate, summary_guard_key,
 };
 use crate::dynamodb_errors::{Call, CallFailure, classify, region_of};
-use crate::item::{AttrValue, Item, ItemKey, PARTITION_KEY, SORT_KEY};
+use crate::item::{ItemKey, PARTITION_KEY, SORT_KEY};
 use crate::retry::{Backoff, FailureKind};
+use crate::sink::attribute_map;
 
 /// `BatchGetItem` takes at most 100 keys.
 const KEYS_PER_BATCH_GET: usize = 100;
@@ -188,7 +189,7 @@ impl FileLedger for DynamoDbLedger {
     }
 
     async fn mark_processed(&self, marker: &FileMarker) -> Result<(), LedgerError> {
-        let item = item_attributes(&marker.to_item());
+        let item = attribute_map(&marker.to_item());
         let what = format!("the marker of {}", marker.source_object);
         retry(&self.retry, &what, || async {
             self.client
@@ -338,25 +339,6 @@ fn key_attributes(key: &ItemKey) -> HashMap<String, AttributeValue> {
         (PARTITION_KEY.to_owned(), AttributeValue::S(key.pk.clone())),
         (SORT_KEY.to_owned(), AttributeValue::S(key.sk.clone())),
     ])
-}
-
-fn item_attributes(item: &Item) -> HashMap<String, AttributeValue> {
-    let mut attributes = key_attributes(&item.key);
-    for (name, value) in &item.attributes {
-        let value = match value {
-            AttrValue::S(text) => AttributeValue::S(text.clone()),
-            AttrValue::N(number) => AttributeValue::N(number.clone()),
-            AttrValue::Bool(flag) => AttributeValue::Bool(*flag),
-            AttrValue::StringList(values) => AttributeValue::L(
-                values
-                    .iter()
-                    .map(|value| AttributeValue::S(value.clone()))
-                    .collect(),
-            ),
-        };
-        attributes.insert((*name).to_owned(), value);
-    }
-    attributes
 }
 
 #[cfg(test)]
