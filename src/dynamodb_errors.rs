@@ -111,8 +111,7 @@ where
         table_name,
         ..
     } = call;
-    let shape_name = shape_name(error);
-    let code = error.code().or(shape_name.as_deref());
+    let code = error.code();
     let status = response.status().as_u16();
     let message = error.message().unwrap_or("no message");
     let code_text = code.unwrap_or("unknown error");
@@ -126,17 +125,6 @@ where
     } else {
         CallFailure::permanent(format!("{failed}; {}", advice(call, code)))
     }
-}
-
-/// The shape name of a modeled error built without error metadata: the SDK fills the code in
-/// when it parses a response, but an error built in code (a mock's, say) has none, and the
-/// generated `Display` of a modeled error starts with its shape name.
-fn shape_name<E: std::error::Error>(error: &E) -> Option<String> {
-    let text = error.to_string();
-    let name = text.split(':').next().unwrap_or_default();
-    let is_identifier =
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    is_identifier.then(|| name.to_owned())
 }
 
 fn advice(call: Call<'_>, code: Option<&str>) -> String {

@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::ErrorMetadata;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client};
 
 /// The region of [`mocked_client`].
@@ -24,4 +25,10 @@ pub fn mocked_client(rules: &[&Rule]) -> Client {
         .interceptor(interceptor)
         .build();
     Client::from_conf(config)
+}
+
+/// The metadata the SDK gives a modeled error it parses from a response: a mock's error built
+/// without it would carry no error code, which no real answer does.
+pub fn coded(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder().code(code).build()
 }

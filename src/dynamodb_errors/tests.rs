@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_mocks::{Rule, mock};
 
 use super::*;
-use crate::mock_dynamodb::{REGION, mocked_client};
+use crate::mock_dynamodb::{REGION, coded, mocked_client};
 
 const TABLE: &str = "audit-table";
 
@@ -195,15 +195,21 @@ async fn transaction_and_replication_conflicts_are_transient() {
 }
 
 #[tokio::test]
-async fn modeled_errors_without_error_metadata_are_sorted_by_their_shape() {
+async fn modeled_errors_are_sorted_by_their_error_code() {
     let in_progress = mock!(Client::transact_write_items).then_error(|| {
         TransactWriteItemsError::TransactionInProgressException(
-            TransactionInProgressException::builder().build(),
+            TransactionInProgressException::builder()
+                .meta(coded("TransactionInProgressException"))
+                .build(),
         )
     });
     assert_transient(&transaction_failure(in_progress).await);
     let missing = mock!(Client::update_item).then_error(|| {
-        UpdateItemError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
+        UpdateItemError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .meta(coded("ResourceNotFoundException"))
+                .build(),
+        )
     });
     assert_permanent_saying(
         &update_failure(missing).await,

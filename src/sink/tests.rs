@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::error::{
 use aws_smithy_mocks::{Rule, mock};
 
 use super::*;
-use crate::mock_dynamodb::mocked_client;
+use crate::mock_dynamodb::{coded, mocked_client};
 use crate::writer::{ItemWriter, WriteReport, WriterOptions};
 
 const TABLE: &str = "audit-table";
@@ -160,15 +160,25 @@ fn http_error(status: u16, code: &str) -> Rule {
 async fn throttling_errors_are_transient() {
     let modeled = [
         mock!(Client::batch_write_item).then_error(|| {
-            BatchWriteItemError::ThrottlingException(ThrottlingException::builder().build())
-        }),
-        mock!(Client::batch_write_item).then_error(|| {
-            BatchWriteItemError::ProvisionedThroughputExceededException(
-                ProvisionedThroughputExceededException::builder().build(),
+            BatchWriteItemError::ThrottlingException(
+                ThrottlingException::builder()
+                    .meta(coded("ThrottlingException"))
+                    .build(),
             )
         }),
         mock!(Client::batch_write_item).then_error(|| {
-            BatchWriteItemError::RequestLimitExceeded(RequestLimitExceeded::builder().build())
+            BatchWriteItemError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .meta(coded("ProvisionedThroughputExceededException"))
+                    .build(),
+            )
+        }),
+        mock!(Client::batch_write_item).then_error(|| {
+            BatchWriteItemError::RequestLimitExceeded(
+                RequestLimitExceeded::builder()
+                    .meta(coded("RequestLimitExceeded"))
+                    .build(),
+            )
         }),
     ];
     for rule in modeled {
@@ -196,7 +206,11 @@ async fn throttling_errors_are_transient() {
 #[tokio::test]
 async fn server_errors_are_transient() {
     let internal = mock!(Client::batch_write_item).then_error(|| {
-        BatchWriteItemError::InternalServerError(InternalServerError::builder().build())
+        BatchWriteItemError::InternalServerError(
+            InternalServerError::builder()
+                .meta(coded("InternalServerError"))
+                .build(),
+        )
     });
     assert_eq!(failure_of(internal).await.kind, FailureKind::Transient);
     for status in [500, 503] {
@@ -255,7 +269,11 @@ async fn the_writer_retries_unprocessed_then_throttled_then_succeeds() {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let unprocessed = recording_rule(&requests, last_unprocessed::<3>);
     let throttled = mock!(Client::batch_write_item).then_error(|| {
-        BatchWriteItemError::ThrottlingException(ThrottlingException::builder().build())
+        BatchWriteItemError::ThrottlingException(
+            ThrottlingException::builder()
+                .meta(coded("ThrottlingException"))
+                .build(),
+        )
     });
     let accepted = recording_rule(&requests, all_processed);
     let client = mocked_client(&[&unprocessed, &throttled, &accepted]);
