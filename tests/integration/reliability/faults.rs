@@ -2,7 +2,9 @@
 //! after a fault-free run, with one extra request per injected fault and no more; past the budget
 //! the invocation fails and names the object and what failed.
 
+use a4b_audit::handler::InvocationFailed;
 use a4b_audit::pipeline::{PipelineOptions, READ_ATTEMPTS};
+use a4b_audit::summary::InvocationSummary;
 use a4b_audit_devtools::fault_proxy::{
     Fault, FaultCounts, FaultPlan, FaultProxy, FaultRule, Operation,
 };
@@ -37,6 +39,22 @@ fn options(max_in_flight: usize, max_attempts: u32) -> PipelineOptions {
         writer,
         ..PipelineOptions::default()
     }
+}
+
+/// Delivers the first log file through a proxy applying `plan`; the proxy comes back for its counts.
+async fn deliver_first_object_through(
+    env: &TestEnv,
+    keys: &[String],
+    plan: FaultPlan,
+    options: PipelineOptions,
+) -> (Result<InvocationSummary, InvocationFailed>, FaultProxy) {
+    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
+    let outcome = invoke(
+        &pipeline_at(&proxy.endpoint(), env.config(), options).await,
+        cloudtrail_event(&env.bucket, &[&keys[..1]]),
+    )
+    .await;
+    (outcome, proxy)
 }
 
 const EVERY_TRANSIENT_WRITE_FAULT: &[Fault] = &[
@@ -191,13 +209,9 @@ async fn write_faults_past_the_budget_fail_the_invocation_naming_the_object_and_
         get_object: FaultRule::none(),
         batch_write: FaultRule::always(Fault::Throttling),
     };
-    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
-    let failure = invoke(
-        &pipeline_at(&proxy.endpoint(), env.config(), options(1, max_attempts)).await,
-        cloudtrail_event(&env.bucket, &[&keys[..1]]),
-    )
-    .await
-    .unwrap_err();
+    let (outcome, proxy) =
+        deliver_first_object_through(&env, &keys, plan, options(1, max_attempts)).await;
+    let failure = outcome.unwrap_err();
 
     let message = failure.to_string();
     let object = format!("s3://{}/{}", env.bucket, keys[0]);
@@ -222,13 +236,8 @@ async fn a_body_cut_short_is_read_again_up_to_the_bound_then_fails_naming_the_ob
         get_object: FaultRule::always(Fault::ResetMidBody),
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
-    let failure = invoke(
-        &pipeline_at(&proxy.endpoint(), env.config(), options(4, 5)).await,
-        cloudtrail_event(&env.bucket, &[&keys[..1]]),
-    )
-    .await
-    .unwrap_err();
+    let (outcome, proxy) = deliver_first_object_through(&env, &keys, plan, options(4, 5)).await;
+    let failure = outcome.unwrap_err();
 
     let message = failure.to_string();
     assert!(
@@ -257,13 +266,8 @@ async fn a_body_cut_short_once_is_read_again_and_written_once() {
         get_object,
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
-    let summary = invoke(
-        &pipeline_at(&proxy.endpoint(), env.config(), options(4, 5)).await,
-        cloudtrail_event(&env.bucket, &[&keys[..1]]),
-    )
-    .await
-    .unwrap();
+    let (outcome, proxy) = deliver_first_object_through(&env, &keys, plan, options(4, 5)).await;
+    let summary = outcome.unwrap();
     assert_eq!(summary.objects_processed, 1);
     assert_eq!(proxy.counts().requests_of(Operation::GetObject), 2);
     // The counts are those of the one complete read, not of both.
@@ -282,13 +286,8 @@ async fn get_object_errors_past_the_sdk_retries_fail_the_object_naming_it() {
         get_object: FaultRule::always(Fault::Status503),
         batch_write: FaultRule::none(),
     };
-    let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
-    let failure = invoke(
-        &pipeline_at(&proxy.endpoint(), env.config(), options(4, 5)).await,
-        cloudtrail_event(&env.bucket, &[&keys[..1]]),
-    )
-    .await
-    .unwrap_err();
+    let (outcome, proxy) = deliver_first_object_through(&env, &keys, plan, options(4, 5)).await;
+    let failure = outcome.unwrap_err();
     let message = failure.to_string();
     assert!(
         message.contains(&format!(
