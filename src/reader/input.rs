@@ -164,11 +164,7 @@ impl<S: Source> Input<S> {
             .buf
             .get_mut(self.end..self.end + want)
             .unwrap_or_default();
-        let n = self.source.read_into(dst).map_err(|error| match error {
-            SourceError::Empty => ReadError::Empty,
-            SourceError::Io(error) => ReadError::Io(error),
-            SourceError::Gzip(error) => ReadError::Gzip(error),
-        })?;
+        let n = self.source.read_into(dst)?;
         if n == 0 {
             self.eof = true;
             return Ok(());

@@ -126,7 +126,7 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    let decoded = open(input)?;
+    let decoded = Decoded::open(input)?;
     let (inflater, inflated) = threaded::split(decoded);
     std::thread::scope(|scope| {
         scope.spawn(move || inflater.run());
@@ -147,15 +147,17 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    scan(open(input)?, options, on_record, buffer_len)
+    scan(Decoded::open(input)?, options, on_record, buffer_len)
 }
 
-fn open<R: Read, E: std::error::Error + 'static>(input: R) -> Result<Decoded<R>, ReadError<E>> {
-    Decoded::open(input).map_err(|error| match error {
-        SourceError::Empty => ReadError::Empty,
-        SourceError::Io(error) => ReadError::Io(error),
-        SourceError::Gzip(error) => ReadError::Gzip(error),
-    })
+impl<E: std::error::Error + 'static> From<SourceError> for ReadError<E> {
+    fn from(error: SourceError) -> Self {
+        match error {
+            SourceError::Empty => ReadError::Empty,
+            SourceError::Io(error) => ReadError::Io(error),
+            SourceError::Gzip(error) => ReadError::Gzip(error),
+        }
+    }
 }
 
 fn scan<S, E, F>(
