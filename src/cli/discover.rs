@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use jiff::civil::Date;
 
@@ -217,9 +218,15 @@ impl S3Listing {
     }
 }
 
-impl BucketListing for S3Listing {
-    async fn folders(&self, prefix: &str) -> Result<Vec<String>, CliError> {
-        let mut folders = Vec::new();
+impl S3Listing {
+    /// Calls `on_page` with every page of the listing of `prefix` (grouped at `/` with
+    /// `delimiter`), following the continuation tokens.
+    async fn each_page(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+        mut on_page: impl FnMut(&ListObjectsV2Output),
+    ) -> Result<(), CliError> {
         let mut continuation = None;
         loop {
             let page = self
@@ -227,38 +234,39 @@ impl BucketListing for S3Listing {
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
-                .delimiter("/")
+                .set_delimiter(delimiter.map(str::to_owned))
                 .set_continuation_token(continuation.take())
                 .send()
                 .await
                 .map_err(|error| self.error(&error))?;
+            on_page(&page);
+            match page.next_continuation_token() {
+                Some(token) if page.is_truncated() == Some(true) => {
+                    continuation = Some(token.to_owned());
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+impl BucketListing for S3Listing {
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, CliError> {
+        let mut folders = Vec::new();
+        self.each_page(prefix, Some("/"), |page| {
             folders.extend(
                 page.common_prefixes()
                     .iter()
                     .filter_map(|common| common.prefix().map(str::to_owned)),
             );
-            match page.next_continuation_token() {
-                Some(token) if page.is_truncated() == Some(true) => {
-                    continuation = Some(token.to_owned());
-                }
-                _ => return Ok(folders),
-            }
-        }
+        })
+        .await?;
+        Ok(folders)
     }
 
     async fn objects(&self, prefix: &str) -> Result<Vec<DiscoveredObject>, CliError> {
         let mut objects = Vec::new();
-        let mut continuation = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(continuation.take())
-                .send()
-                .await
-                .map_err(|error| self.error(&error))?;
+        self.each_page(prefix, None, |page| {
             objects.extend(page.contents().iter().filter_map(|object| {
                 Some(DiscoveredObject {
                     key: object.key()?.to_owned(),
@@ -268,13 +276,9 @@ impl BucketListing for S3Listing {
                         .unwrap_or(0),
                 })
             }));
-            match page.next_continuation_token() {
-                Some(token) if page.is_truncated() == Some(true) => {
-                    continuation = Some(token.to_owned());
-                }
-                _ => return Ok(objects),
-            }
-        }
+        })
+        .await?;
+        Ok(objects)
     }
 }
 
