@@ -29,22 +29,21 @@ struct Handed {
     rejected: Vec<(u64, String)>,
 }
 
+impl Handed {
+    fn take(&mut self, event: RecordEvent<'_>) -> Result<(), Infallible> {
+        match event {
+            RecordEvent::Matched { index, raw } => self.matched.push((index, raw.to_vec())),
+            RecordEvent::Rejected { index, reason } => self.rejected.push((index, reason)),
+        }
+        Ok(())
+    }
+}
+
 type Outcome = Result<(ReadStats, Handed), ReadError<Infallible>>;
 
 fn read_with(input: impl Read, options: &ReaderOptions, buffer_len: usize) -> Outcome {
     let mut handed = Handed::default();
-    let (stats, _) = read_log_buffered(
-        input,
-        options,
-        |event| {
-            match event {
-                RecordEvent::Matched { index, raw } => handed.matched.push((index, raw.to_vec())),
-                RecordEvent::Rejected { index, reason } => handed.rejected.push((index, reason)),
-            }
-            Ok(())
-        },
-        buffer_len,
-    )?;
+    let (stats, _) = read_log_buffered(input, options, |event| handed.take(event), buffer_len)?;
     Ok((stats, handed))
 }
 
@@ -54,18 +53,8 @@ fn read_threaded_with(
     buffer_len: usize,
 ) -> Outcome {
     let mut handed = Handed::default();
-    let (stats, _) = read_log_threaded_buffered(
-        input,
-        options,
-        |event| {
-            match event {
-                RecordEvent::Matched { index, raw } => handed.matched.push((index, raw.to_vec())),
-                RecordEvent::Rejected { index, reason } => handed.rejected.push((index, reason)),
-            }
-            Ok(())
-        },
-        buffer_len,
-    )?;
+    let (stats, _) =
+        read_log_threaded_buffered(input, options, |event| handed.take(event), buffer_len)?;
     Ok((stats, handed))
 }
 
