@@ -111,14 +111,12 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts a server of its own (stopped on drop). Blocks until it answers (at most ~30 s).
     pub fn start() -> Result<Self, MotoError> {
-        let executable = moto_server_path();
-        let needed = match std::env::var_os(MOTO_SERVER_ENV) {
-            Some(path) if !path.is_empty() => executable.clone(),
-            // dev/moto-server runs the virtualenv's Python.
-            _ => workspace_root().join(".venv").join("bin").join("python"),
-        };
-        if !needed.is_file() {
-            return Err(MotoError::NotInstalled { path: needed });
+        let MotoLauncher {
+            executable,
+            requires,
+        } = moto_launcher();
+        if !requires.is_file() {
+            return Err(MotoError::NotInstalled { path: requires });
         }
         let log_dir = workspace_root().join("target").join("moto");
         fs::create_dir_all(&log_dir).map_err(|source| MotoError::Io {
@@ -254,12 +252,25 @@ impl Drop for MotoServer {
     }
 }
 
-/// `A4B_MOTO_SERVER`, else `<workspace>/dev/moto-server`: the virtualenv's moto with one fix of a
-/// cost that grows with the table (see `dev/moto_server.py`).
-pub fn moto_server_path() -> PathBuf {
+/// What starts moto, and the file it cannot start without.
+struct MotoLauncher {
+    executable: PathBuf,
+    requires: PathBuf,
+}
+
+/// `A4B_MOTO_SERVER`, else `<workspace>/dev/moto-server`: the virtualenv's moto (so it requires the
+/// virtualenv's Python) with one fix of a cost that grows with the table (see
+/// `dev/moto_server.py`).
+fn moto_launcher() -> MotoLauncher {
     match std::env::var_os(MOTO_SERVER_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => workspace_root().join("dev").join("moto-server"),
+        Some(path) if !path.is_empty() => MotoLauncher {
+            executable: PathBuf::from(&path),
+            requires: PathBuf::from(path),
+        },
+        _ => MotoLauncher {
+            executable: workspace_root().join("dev").join("moto-server"),
+            requires: workspace_root().join(".venv").join("bin").join("python"),
+        },
     }
 }
 
