@@ -43,7 +43,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
         region: region.clone(),
     };
 
-    eprintln!("listing the log files under {} …", args.location);
+    note!("listing the log files under {} …", args.location);
     let discovery = discover_log_files(&listing, &args.location.prefix, &filter).await?;
     if discovery.trail_locations == 0 {
         return Err(CliError::NoLogFiles {
@@ -65,7 +65,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
         files = skip_done(files, &bucket, &done);
         already_done = (before - files.len()) as u64;
     }
-    eprintln!(
+    note!(
         "{} log file(s) to process in {} account/region folder(s){}",
         files.len(),
         discovery.trail_locations,
