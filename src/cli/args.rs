@@ -48,9 +48,11 @@ The summary goes to stderr; with --dry-run every item goes to stdout as one JSON
   a4b-audit backfill s3://trail-bucket/team-prefix --account 123456789012 --region us-east-1 --resume
   a4b-audit backfill s3://org-trail-bucket --from 2023-05-01 --concurrency 8
 
-The prefix is the trail's S3 key prefix (the folder above AWSLogs/). Accounts (also those of an
-organization trail, AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders
-between --from and --to are listed. --from/--to select delivery days (UTC).
+Every trail prefix (a folder holding AWSLogs/) at or below the given prefix is found, at any depth;
+give the trail's S3 key prefix to read one trail only. Accounts (also those of an organization trail,
+AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders between --from and
+--to are listed. --from/--to select delivery days (UTC). Files in GLACIER or DEEP_ARCHIVE are listed
+apart: restore them first.
 Running it twice is safe; --resume skips files already recorded as processed.")]
     Backfill(BackfillArgs),
 

@@ -50,6 +50,8 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
             location: location_with_slash(&args.location.to_string()),
         });
     }
+    describe_trail_prefixes(&bucket, &discovery.trail_prefixes);
+    report_archived(&bucket, &discovery.archived);
     let mut files = discovery.log_files;
     let mut already_done = 0;
     if args.resume && !files.is_empty() {
@@ -120,11 +122,19 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
     progress.finish();
 
     report::write_summary(&mut std::io::stderr().lock(), &summary, already_done, false)?;
-    Ok(if summary.objects_failed > 0 {
-        Outcome::FilesFailed
-    } else {
-        Outcome::Success
-    })
+    if !discovery.archived.is_empty() {
+        eprintln!(
+            "{} log file(s) left unread in an archive storage class: restore them, then run again",
+            discovery.archived.len()
+        );
+    }
+    Ok(
+        if summary.objects_failed > 0 || !discovery.archived.is_empty() {
+            Outcome::FilesFailed
+        } else {
+            Outcome::Success
+        },
+    )
 }
 
 fn s3_uri(bucket: &str, key: &str) -> String {
@@ -134,6 +144,46 @@ fn s3_uri(bucket: &str, key: &str) -> String {
     }
     .to_string()
 }
+
+/// Names the trail prefixes found, when there is more than the usual one.
+pub(super) fn describe_trail_prefixes(bucket: &str, trail_prefixes: &[String]) {
+    if trail_prefixes.len() > 1 || trail_prefixes.iter().any(|prefix| !prefix.is_empty()) {
+        let names: Vec<String> = trail_prefixes
+            .iter()
+            .map(|prefix| format!("s3://{bucket}/{prefix}AWSLogs/"))
+            .collect();
+        eprintln!(
+            "{} trail prefix(es): {}",
+            trail_prefixes.len(),
+            names.join(", ")
+        );
+    }
+}
+
+/// Log files in GLACIER or DEEP_ARCHIVE cannot be read before a restore: says so, naming a few.
+pub(super) fn report_archived(bucket: &str, archived: &[DiscoveredObject]) {
+    if archived.is_empty() {
+        return;
+    }
+    let bytes: u64 = archived.iter().map(|file| file.size).sum();
+    eprintln!(
+        "{} log file(s) ({bytes} bytes) are in an archive storage class (GLACIER or DEEP_ARCHIVE): \
+         S3 refuses to read them (InvalidObjectState) until they are restored. They are left out of \
+         this run. Restore them first (S3 RestoreObject, or an S3 Batch Operations restore job for \
+         many; Bulk retrieval is the cheapest), then run the backfill again. The first ones:",
+        archived.len()
+    );
+    for file in archived.iter().take(ARCHIVED_NAMED) {
+        eprintln!(
+            "  {} ({})",
+            s3_uri(bucket, &file.key),
+            file.storage_class.as_deref().unwrap_or_default()
+        );
+    }
+}
+
+/// How many archived files the report names.
+const ARCHIVED_NAMED: usize = 10;
 
 fn location_with_slash(location: &str) -> String {
     if location.ends_with('/') {
@@ -164,6 +214,7 @@ mod tests {
         let file = |key: &str| DiscoveredObject {
             key: key.to_owned(),
             size: 1,
+            storage_class: None,
         };
         let done = BTreeSet::from(["s3://b/AWSLogs/x/2.json.gz".to_owned()]);
         let left = skip_done(

@@ -311,3 +311,48 @@ async fn concurrent_backfill_writes_the_same_event_items_and_markers_as_one_file
     assert!(expected.len() > 5, "{expected:?}");
     assert_eq!(normalize(&concurrent, keys(&concurrent).await), expected);
 }
+
+#[tokio::test]
+async fn archived_log_files_are_reported_with_what_to_do_and_fail_the_run() {
+    let env = TestEnv::new("cli-archived_log_files_are_reported").await;
+    let tree = tree(&env).await;
+    let archived = cloudtrail_key(None, ACCOUNT, "eu-west-1", "20230502", "cold");
+    env.put_in_class(
+        &archived,
+        log_file(&[a4b_record("e9", "2023-05-02T11:58:00Z", "dave", None)]),
+        aws_sdk_s3::types::StorageClass::DeepArchive,
+    )
+    .await;
+    let run = env.cli(&[
+        "backfill",
+        &format!("s3://{}", env.bucket),
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("files: 1 processed, 0 skipped, 0 failed"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains(&uri(&env, &archived)), "{run:?}");
+    assert!(run.stderr.contains("DEEP_ARCHIVE"), "{run:?}");
+    assert!(run.stderr.contains("Restore them first"), "{run:?}");
+    assert!(!run.stderr.contains(&uri(&env, &tree.file_a)), "{run:?}");
+}
+
+#[tokio::test]
+async fn an_archived_object_read_anyway_fails_saying_restore_it_first() {
+    let env = TestEnv::new("cli-an_archived_object_read_anyway_fails").await;
+    let key = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "cold");
+    env.put_in_class(
+        &key,
+        log_file(&[a4b_record("e9", "2023-05-01T11:58:00Z", "dave", None)]),
+        aws_sdk_s3::types::StorageClass::Glacier,
+    )
+    .await;
+    let run = env.cli(&["process", &uri(&env, &key)]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("InvalidObjectState"), "{run:?}");
+    assert!(run.stderr.contains("restore it first"), "{run:?}");
+}
