@@ -131,6 +131,23 @@ pub struct BackfillArgs {
     #[arg(long)]
     pub resume: bool,
 
+    /// Print what the run would request of each AWS service and what it would cost, on AWS and on
+    /// this machine; write nothing (no table needed).
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Files per batch on AWS: one Lambda invocation and one Express child workflow each.
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub batch_size: u64,
+
+    /// With --plan: the billed Lambda time assumed per file, in milliseconds.
+    #[arg(long, default_value_t = 30, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=900_000))]
+    pub lambda_ms_per_file: u64,
+
+    /// With --plan: the function's memory in MB (the stack's MemorySize).
+    #[arg(long, default_value_t = 512, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10_240))]
+    pub lambda_memory_mb: u64,
+
     #[command(flatten)]
     pub table: TableArgs,
 }

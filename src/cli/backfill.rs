@@ -5,8 +5,12 @@ use std::collections::BTreeSet;
 use futures::stream::{self, StreamExt};
 
 use super::args::BackfillArgs;
-use super::discover::{DiscoveredObject, DiscoveryFilter, S3Listing, discover_log_files};
+use super::discover::{
+    BucketListing, CountingListing, DiscoveredObject, Discovery, DiscoveryFilter, S3Listing,
+    discover_log_files,
+};
 use super::error::CliError;
+use super::plan::PlanInput;
 use super::process::add_outcome;
 use super::progress::Progress;
 use super::{Outcome, clients, report};
@@ -18,19 +22,12 @@ use crate::source::{ObjectLocation, S3Source};
 use crate::summary::InvocationSummary;
 
 pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
+    let filter = discovery_filter(&args)?;
+    if args.plan {
+        return plan(&args, &filter).await;
+    }
     let table_name = clients::table_name(&args.table)?;
     let config = clients::pipeline_config(&table_name)?;
-    let filter = DiscoveryFilter {
-        from: args.from.map(|bound| bound.first_day()),
-        to: args.to.map(|bound| bound.first_day()),
-        accounts: args.account.clone(),
-        regions: args.region.clone(),
-    };
-    if let (Some(from), Some(to)) = (filter.from, filter.to)
-        && from > to
-    {
-        return Err(CliError::Usage(format!("--from {from} is after --to {to}")));
-    }
     let sdk_config = clients::sdk_config().await?;
     let region = clients::region_name(&sdk_config);
     let read_client = crate::aws::dynamodb_read_client(&sdk_config);
@@ -42,16 +39,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
         bucket: bucket.clone(),
         region: region.clone(),
     };
-
-    eprintln!("listing the log files under {} …", args.location);
-    let discovery = discover_log_files(&listing, &args.location.prefix, &filter).await?;
-    if discovery.trail_locations == 0 {
-        return Err(CliError::NoLogFiles {
-            location: location_with_slash(&args.location.to_string()),
-        });
-    }
-    describe_trail_prefixes(&bucket, &discovery.trail_prefixes);
-    report_archived(&bucket, &discovery.archived);
+    let discovery = discover(&args, &listing, &filter).await?;
     let mut files = discovery.log_files;
     let mut already_done = 0;
     if args.resume && !files.is_empty() {
@@ -135,6 +123,66 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
             Outcome::Success
         },
     )
+}
+
+/// The filters of the command line, checked.
+fn discovery_filter(args: &BackfillArgs) -> Result<DiscoveryFilter, CliError> {
+    let filter = DiscoveryFilter {
+        from: args.from.map(|bound| bound.first_day()),
+        to: args.to.map(|bound| bound.first_day()),
+        accounts: args.account.clone(),
+        regions: args.region.clone(),
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(CliError::Usage(format!("--from {from} is after --to {to}")));
+    }
+    Ok(filter)
+}
+
+/// Lists the log files as every backfill does, saying what it found.
+async fn discover(
+    args: &BackfillArgs,
+    listing: &impl BucketListing,
+    filter: &DiscoveryFilter,
+) -> Result<Discovery, CliError> {
+    eprintln!("listing the log files under {} …", args.location);
+    let discovery = discover_log_files(listing, &args.location.prefix, filter).await?;
+    if discovery.trail_locations == 0 {
+        return Err(CliError::NoLogFiles {
+            location: location_with_slash(&args.location.to_string()),
+        });
+    }
+    describe_trail_prefixes(&args.location.bucket, &discovery.trail_prefixes);
+    report_archived(&args.location.bucket, &discovery.archived);
+    Ok(discovery)
+}
+
+/// `--plan`: the listing, then the requests and costs, on stdout; nothing written.
+async fn plan(args: &BackfillArgs, filter: &DiscoveryFilter) -> Result<Outcome, CliError> {
+    let sdk_config = clients::sdk_config().await?;
+    let listing = CountingListing::new(S3Listing {
+        client: crate::aws::s3_client(&sdk_config),
+        bucket: args.location.bucket.clone(),
+        region: clients::region_name(&sdk_config),
+    });
+    let discovery = discover(args, &listing, filter).await?;
+    let input = PlanInput {
+        files: discovery.log_files.len() as u64,
+        bytes: discovery.log_files.iter().map(|file| file.size).sum(),
+        list_requests: listing.requests(),
+        batch_size: args.batch_size,
+        lambda_memory_mb: args.lambda_memory_mb,
+        lambda_ms_per_file: args.lambda_ms_per_file,
+    };
+    let text = super::plan::render(
+        &input,
+        discovery.trail_prefixes.len(),
+        discovery.archived.len() as u64,
+    );
+    std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+    Ok(Outcome::Success)
 }
 
 fn s3_uri(bucket: &str, key: &str) -> String {

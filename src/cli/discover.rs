@@ -3,6 +3,7 @@
 //! then only the day folders between `--from` and `--to`, never the whole bucket.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -272,6 +273,49 @@ fn number<T: std::str::FromStr>(text: &str, digits: usize) -> Option<T> {
     (text.len() == digits && text.bytes().all(|byte| byte.is_ascii_digit()))
         .then(|| text.parse().ok())
         .flatten()
+}
+
+/// Keys or folders S3 returns in one ListObjectsV2 page.
+const KEYS_PER_PAGE: usize = 1_000;
+
+/// A listing that counts the ListObjectsV2 requests (pages) it makes, for `backfill --plan`.
+pub struct CountingListing<L> {
+    inner: L,
+    requests: AtomicU64,
+}
+
+impl<L> CountingListing<L> {
+    pub fn new(inner: L) -> Self {
+        CountingListing {
+            inner,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// ListObjectsV2 requests so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// One request per started page of results (at least one).
+    fn count(&self, results: usize) {
+        let pages = results.div_ceil(KEYS_PER_PAGE).max(1) as u64;
+        self.requests.fetch_add(pages, Ordering::Relaxed);
+    }
+}
+
+impl<L: BucketListing> BucketListing for CountingListing<L> {
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, CliError> {
+        let folders = self.inner.folders(prefix).await?;
+        self.count(folders.len());
+        Ok(folders)
+    }
+
+    async fn objects(&self, prefix: &str) -> Result<Vec<DiscoveredObject>, CliError> {
+        let objects = self.inner.objects(prefix).await?;
+        self.count(objects.len());
+        Ok(objects)
+    }
 }
 
 /// Lists an S3 bucket.
@@ -606,6 +650,16 @@ mod tests {
             .map(|object| object.key.as_str())
             .collect();
         assert_eq!(archived, [keys[1].as_str()]);
+    }
+
+    #[tokio::test]
+    async fn a_counting_listing_counts_one_request_per_started_page() {
+        let keys: Vec<String> = (0..2_500).map(|n| format!("p/{n:05}")).collect();
+        let bucket = CountingListing::new(MemoryBucket::with(&keys));
+        bucket.objects("p/").await.unwrap();
+        assert_eq!(bucket.requests(), 3);
+        bucket.folders("nothing/").await.unwrap();
+        assert_eq!(bucket.requests(), 4);
     }
 
     #[test]
