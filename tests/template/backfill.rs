@@ -124,7 +124,7 @@ fn batches_are_retried_on_throttling_service_errors_and_transient_failures_with_
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
-        "ObjectsFailed",
+        "TransientObjectFailure",
     ] {
         assert!(retried.contains(error), "{error} is not retried");
     }
