@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use a4b_audit_devtools::local::{LocalAws, describe_items, run_local};
+use a4b_audit_devtools::local::{CARGO_LAMBDA_COMMANDS, LocalAws, describe_items, run_local};
 use a4b_audit_devtools::samples::{BUCKET, TABLE};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -66,7 +66,7 @@ async fn the_local_aws_holds_every_sample_log_at_its_key_and_an_empty_table() {
 }
 
 #[test]
-fn items_are_shown_per_room_then_per_user() {
+fn items_are_shown_per_room_then_per_resource_then_per_user() {
     let item = |pk: &str, time: &str, name: &str, extra: (&str, AttributeValue)| {
         [
             ("pk", AttributeValue::S(pk.to_owned())),
@@ -80,9 +80,16 @@ fn items_are_shown_per_room_then_per_user() {
         .collect()
     };
     let room = "arn:aws:a4b:us-east-1:123456789012:room/aa/bb";
+    let device = "arn:aws:a4b:us-east-1:123456789012:device/cc/dd";
     let items = vec![
         item(
             &format!("ROOM#{room}"),
+            "2023-07-10T12:00:00Z",
+            "UpdateRoom",
+            ("user_key", AttributeValue::S("alice".into())),
+        ),
+        item(
+            &format!("RESOURCE#{device}"),
             "2023-07-10T12:00:00Z",
             "UpdateRoom",
             ("user_key", AttributeValue::S("alice".into())),
@@ -111,8 +118,52 @@ fn items_are_shown_per_room_then_per_user() {
             "  ROOM#{room}\n    2023-07-10T12:00:00Z  UpdateRoom"
         ))
         .unwrap();
+    let resource_at = shown
+        .find(&format!(
+            "audit items per resource (time, event, user):\n  RESOURCE#{device}\n    2023-07-10T12:00:00Z  UpdateRoom"
+        ))
+        .unwrap();
     let user_at = shown.find("  USER#alice\n").unwrap();
-    assert!(room_at < user_at, "{shown}");
+    assert!(room_at < resource_at && resource_at < user_at, "{shown}");
     assert!(shown.contains(&format!("rooms: {room}")), "{shown}");
     assert!(shown.contains("and 1 other items"), "{shown}");
+}
+
+#[test]
+fn other_items_are_counted_and_named_by_kind() {
+    let item = |pk: &str| {
+        [("pk".to_owned(), AttributeValue::S(pk.to_owned()))]
+            .into_iter()
+            .collect()
+    };
+    let items = vec![
+        item("SEEN#ROOM#07"),
+        item("SEEN#USER#63"),
+        item("FILE#s3://b/k"),
+        item("ODD"),
+    ];
+
+    let shown = describe_items(&items);
+
+    assert!(
+        shown.ends_with(
+            "and 4 other items (not audit events):\n\
+             \x20 1 FILE#…: a marker per processed log file, what `a4b-audit backfill --resume` skips\n\
+             \x20 1 ODD…: not described here\n\
+             \x20 2 SEEN#…: one per room and user seen, what `a4b-audit rooms` and `users` list\n"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_emulator_hints_name_the_venvs_cargo_lambda() {
+    // scripts/test installs the venv before the tests run; the hints must name what it installs.
+    for command in CARGO_LAMBDA_COMMANDS {
+        let program = command.split(' ').next().unwrap();
+        assert!(
+            repository().join(program).is_file(),
+            "{program} of {command:?} is not in the repository's venv"
+        );
+    }
 }
