@@ -21,7 +21,7 @@ use tracing::{debug, info, warn};
 use crate::audit::{self, AuditContext};
 use crate::config::Config;
 use crate::item::Item;
-use crate::ledger::{FileActivity, FileLedger, FileMarker, LedgerError, NoLedger, ProcessedBy};
+use crate::ledger::{FileLedger, FileSeen, LedgerError, NoLedger};
 use crate::log_key;
 use crate::notification::{self, Notification};
 use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
@@ -57,8 +57,6 @@ pub struct PipelineOptions {
     /// Skip objects whose key (or file path) is not a CloudTrail log file name. The CLI turns it
     /// off for files named explicitly on its command line.
     pub classify_keys: bool,
-    /// Who the file markers name as the processor.
-    pub processed_by: ProcessedBy,
 }
 
 impl Default for PipelineOptions {
@@ -67,7 +65,6 @@ impl Default for PipelineOptions {
             writer: WriterOptions::default(),
             deadline_margin: Duration::from_secs(5),
             classify_keys: true,
-            processed_by: ProcessedBy::Lambda,
         }
     }
 }
@@ -92,7 +89,7 @@ pub enum ObjectError {
     },
     #[error("cannot write its items: {0}")]
     Write(#[from] WriteError),
-    #[error("its items are written but its summaries or marker are not: {0}")]
+    #[error("its items are written but it could not be recorded as done: {0}")]
     Ledger(#[from] LedgerError),
     #[error(
         "not processed: the invocation was too close to its deadline (raise the function's timeout; Lambda will retry the notification)"
@@ -141,7 +138,7 @@ pub struct Pipeline<S, K, L = NoLedger> {
 }
 
 impl<S: ObjectSource, K: ItemSink> Pipeline<S, K, NoLedger> {
-    /// A pipeline that records no file markers or summaries (see [`Pipeline::with_ledger`]).
+    /// A pipeline that writes the event items alone (see [`Pipeline::with_ledger`]).
     pub fn new(source: S, sink: K, config: Config, options: PipelineOptions) -> Self {
         Pipeline {
             source,
@@ -154,7 +151,8 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K, NoLedger> {
 }
 
 impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
-    /// Records each processed file's summaries and marker in `ledger` once its items are written.
+    /// Writes the seen items `ledger` asks for with each file's items, and tells it of each file
+    /// done.
     pub fn with_ledger<M: FileLedger>(self, ledger: M) -> Pipeline<S, K, M> {
         Pipeline {
             source: self.source,
@@ -312,26 +310,13 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
     }
 
-    /// Writes the object's items, then records its summaries and marker.
+    /// Writes the object's items, then tells the ledger the file is done.
     async fn process_and_record(
         &self,
         object: &ObjectLocation,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
-        let (counts, activity) = self.read_with_retries(object).await?;
-        let source_object = object.to_string();
-        let recorded = async {
-            self.ledger
-                .apply_summaries(&source_object, &activity.summary_updates())
-                .await?;
-            let marker = FileMarker {
-                source_object: source_object.clone(),
-                counts,
-                processed_at: jiff::Timestamp::now().to_string(),
-                processed_by: self.options.processed_by,
-            };
-            self.ledger.mark_processed(&marker).await
-        };
-        match recorded.await {
+        let counts = self.read_with_retries(object).await?;
+        match self.ledger.file_done(&object.to_string(), &counts).await {
             Ok(()) => Ok(counts),
             Err(error) => Err((ObjectError::Ledger(error), counts)),
         }
@@ -344,7 +329,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     async fn read_with_retries(
         &self,
         object: &ObjectLocation,
-    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let mut attempt = 1;
         let mut earlier_write_requests = 0;
         loop {
@@ -370,9 +355,9 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
                     };
                     return Err((error, counts));
                 }
-                Ok((mut counts, activity)) => {
+                Ok(mut counts) => {
                     counts.write_requests += earlier_write_requests;
-                    return Ok((counts, activity));
+                    return Ok(counts);
                 }
                 Err((error, mut counts)) => {
                     counts.write_requests += earlier_write_requests;
@@ -386,7 +371,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
         transport_failed: Arc<AtomicBool>,
-    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let body = self
             .source
             .open(object)
@@ -410,11 +395,24 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 
         let mut writer = ItemWriter::new(Arc::clone(&self.sink), self.options.writer.clone());
         let mut write_failure = None;
-        let mut activity = FileActivity::default();
+        // Each room and user the file touches gets its seen item in the same batches as the
+        // events, once per file; they are not audit items, so the counts leave them out.
+        let mut seen = self.ledger.writes_seen_items().then(FileSeen::default);
+        let mut seen_items = 0;
         'receive: while let Some(items) = items_rx.recv().await {
             for item in items {
-                activity.observe(&item);
-                if let Err(error) = writer.push(item).await {
+                let seen_item = seen.as_mut().and_then(|seen| seen.first_sight(&item.key));
+                let pushed = match writer.push(item).await {
+                    Ok(()) => match seen_item {
+                        Some(seen_item) => {
+                            seen_items += 1;
+                            writer.push(seen_item).await
+                        }
+                        None => Ok(()),
+                    },
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = pushed {
                     write_failure = Some(error);
                     break 'receive;
                 }
@@ -436,7 +434,8 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         if let Ok(report) = &write_result {
             // An item replaced in its batch by a later one with the same key (a record repeated in
             // the file) is covered by that write: it counts as written.
-            counts.items_written = report.items_written + report.duplicates_replaced;
+            counts.items_written =
+                (report.items_written + report.duplicates_replaced).saturating_sub(seen_items);
             counts.write_requests = report.batch_calls;
         }
         match (read_result, write_result) {
@@ -444,7 +443,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
             (Ok(()), Ok(_)) => {
                 if counts.records_reconcile() && counts.items_reconcile() {
-                    Ok((counts, activity))
+                    Ok(counts)
                 } else {
                     Err((ObjectError::Unreconciled { counts }, counts))
                 }

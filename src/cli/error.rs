@@ -23,13 +23,19 @@ pub enum CliError {
     /// Printing failed (exit code 1).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// The backfill journal cannot be read or written (exit code 1).
+    #[error(transparent)]
+    Journal(#[from] crate::ledger::JournalError),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) | CliError::Config(_) => 2,
-            CliError::Aws(_) | CliError::NoLogFiles { .. } | CliError::Output(_) => 1,
+            CliError::Aws(_)
+            | CliError::NoLogFiles { .. }
+            | CliError::Output(_)
+            | CliError::Journal(_) => 1,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod backfill;
+mod cleanup;
 mod clients;
 mod discover;
 mod dry_run;
@@ -105,5 +106,6 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Users(args) => summaries::run(summaries::Kind::Users, args)
             .await
             .map(|()| Outcome::Success),
+        Command::CleanupLegacy(args) => cleanup::run(args).await.map(|()| Outcome::Success),
     }
 }
