@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::Config;
 use crate::notification::ObjectRef;
-use crate::pipeline::{ObjectOutcome, Pipeline, PipelineOptions};
+use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
 use crate::source::{ObjectBody, ObjectLocation, ObjectSource, SourceError};
 use crate::summary::ObjectCounts;
 
