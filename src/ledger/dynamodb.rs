@@ -13,7 +13,7 @@ use super::LedgerError;
 use super::activity::{PartitionReader, event_time_or_sort_key};
 use super::seen::{SEEN_NAME_ATTRIBUTE, SeenKind};
 use crate::dynamodb_errors::{Call, classify, region_of};
-use crate::item::{PARTITION_KEY, SORT_KEY};
+use crate::keys::{PARTITION_KEY, SORT_KEY};
 use crate::retry::Backoff;
 use crate::writer::BATCH_SIZE;
 

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
 use crate::item::{AttrValue, Item, ItemKey};
+use crate::keys::{MAX_SORT_KEY_BYTES, ROOM_PREFIX, USER_PREFIX};
 
 /// Shards per kind. Part of the table's format: readers query `0..SEEN_SHARDS`.
 pub const SEEN_SHARDS: u32 = 64;
@@ -31,13 +32,6 @@ pub const SEEN_USER_PK_PREFIX: &str = "SEEN#USER#";
 /// The attribute holding the whole room ARN or user key when it is too long for a sort key.
 pub const SEEN_NAME_ATTRIBUTE: &str = "name";
 
-/// The `pk` prefix of a room's event partition.
-pub const ROOM_EVENT_PK_PREFIX: &str = "ROOM#";
-/// The `pk` prefix of a user's event partition.
-pub const USER_EVENT_PK_PREFIX: &str = "USER#";
-
-/// DynamoDB's limit on a sort key, in bytes.
-const MAX_SORT_KEY_BYTES: usize = 1024;
 /// How much of a too-long name a sort key keeps, before `#` and its 16-digit hash.
 const SHORTENED_NAME_BYTES: usize = MAX_SORT_KEY_BYTES - 17;
 
@@ -60,8 +54,8 @@ impl SeenKind {
     /// `ROOM#` or `USER#`.
     pub fn event_pk_prefix(self) -> &'static str {
         match self {
-            SeenKind::Rooms => ROOM_EVENT_PK_PREFIX,
-            SeenKind::Users => USER_EVENT_PK_PREFIX,
+            SeenKind::Rooms => ROOM_PREFIX,
+            SeenKind::Users => USER_PREFIX,
         }
     }
 
@@ -79,9 +73,9 @@ impl SeenKind {
 /// The seen item of an event partition (`ROOM#<arn>` or `USER#<key>`); `None` for any other `pk`
 /// (resources, seen items, legacy markers) or an empty name.
 pub fn seen_item(event_pk: &str) -> Option<Item> {
-    let (kind, name) = if let Some(arn) = event_pk.strip_prefix(ROOM_EVENT_PK_PREFIX) {
+    let (kind, name) = if let Some(arn) = event_pk.strip_prefix(ROOM_PREFIX) {
         (SeenKind::Rooms, arn)
-    } else if let Some(user_key) = event_pk.strip_prefix(USER_EVENT_PK_PREFIX) {
+    } else if let Some(user_key) = event_pk.strip_prefix(USER_PREFIX) {
         (SeenKind::Users, user_key)
     } else {
         return None;
@@ -164,8 +158,7 @@ impl FileSeen {
 
 /// An audit event item of a room or user: `ROOM#…`/`USER#…` with `sk = <eventTime>#<eventID>`.
 fn is_event_key(key: &ItemKey) -> bool {
-    (key.pk.starts_with(ROOM_EVENT_PK_PREFIX) || key.pk.starts_with(USER_EVENT_PK_PREFIX))
-        && key.sk.contains('#')
+    (key.pk.starts_with(ROOM_PREFIX) || key.pk.starts_with(USER_PREFIX)) && key.sk.contains('#')
 }
 
 #[cfg(test)]
