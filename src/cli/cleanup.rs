@@ -17,14 +17,17 @@ pub async fn run(args: CleanupArgs) -> Result<(), CliError> {
         .await
         .map_err(|error| CliError::Aws(error.to_string()))?;
     if args.dry_run {
-        eprintln!(
+        note!(
             "{} legacy item(s) found in table {table_name} ({} scan page(s)); nothing deleted (--dry-run)",
-            cleanup.items_found, cleanup.scan_pages
+            cleanup.items_found,
+            cleanup.scan_pages
         );
     } else {
-        eprintln!(
+        note!(
             "{} legacy item(s) deleted from table {table_name} ({} scan page(s), {} BatchWriteItem request(s))",
-            cleanup.items_deleted, cleanup.scan_pages, cleanup.delete_requests
+            cleanup.items_deleted,
+            cleanup.scan_pages,
+            cleanup.delete_requests
         );
     }
     Ok(())

@@ -70,7 +70,7 @@ pub async fn run(kind: Kind, args: ListArgs) -> Result<(), CliError> {
     print_activity(&mut out, kind, args.format, &activity)?;
     out.flush()?;
     if activity.is_empty() {
-        eprintln!("none yet: rooms and users are recorded as log files are processed");
+        note!("none yet: rooms and users are recorded as log files are processed");
     }
     Ok(())
 }

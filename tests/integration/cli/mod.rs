@@ -6,6 +6,7 @@ mod dry_run;
 mod errors;
 mod ledger;
 mod listing;
+mod output;
 mod query;
 mod seen;
 
@@ -19,14 +20,17 @@ use crate::harness::{ACCOUNT, TestEnv};
 impl TestEnv {
     /// Runs `a4b-audit` with `args`, against moto, with the table in `TABLE_NAME`.
     pub fn cli(&self, args: &[&str]) -> CliRun {
-        run_cli(args, |command| {
-            command
-                .env("AWS_ENDPOINT_URL", &self.endpoint)
-                .env("AWS_REGION", moto::LOCAL_REGION)
-                .env("AWS_ACCESS_KEY_ID", moto::DUMMY_ACCESS_KEY_ID)
-                .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY)
-                .env("TABLE_NAME", &self.table);
-        })
+        run_cli(args, |command| self.cli_env(command))
+    }
+
+    /// The environment that points the binary at moto and this test's table.
+    pub fn cli_env(&self, command: &mut Command) {
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", moto::LOCAL_REGION)
+            .env("AWS_ACCESS_KEY_ID", moto::DUMMY_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY)
+            .env("TABLE_NAME", &self.table);
     }
 }
 
@@ -37,10 +41,26 @@ pub struct CliRun {
     pub stderr: String,
 }
 
-/// Runs the binary with a clean AWS environment (no profile or credentials of the machine), in
-/// cargo's scratch directory for tests (what it writes by default, the backfill journal, lands
-/// there rather than in the source tree).
+/// Runs the binary with a clean AWS environment (no profile or credentials of the machine).
 pub fn run_cli(args: &[&str], configure: impl FnOnce(&mut Command)) -> CliRun {
+    let mut command = cli_command(args);
+    configure(&mut command);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("the a4b-audit binary runs");
+    CliRun {
+        code: status.code(),
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// The binary with `args` and a clean AWS environment (no profile or credentials of the machine),
+/// in cargo's scratch directory for tests (what it writes by default, the backfill journal, lands
+/// there rather than in the source tree).
+pub fn cli_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_a4b-audit"));
     command
         .args(args)
@@ -53,17 +73,7 @@ pub fn run_cli(args: &[&str], configure: impl FnOnce(&mut Command)) -> CliRun {
             "/nonexistent/a4b-audit-test/credentials",
         )
         .env("AWS_EC2_METADATA_DISABLED", "true");
-    configure(&mut command);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("the a4b-audit binary runs");
-    CliRun {
-        code: status.code(),
-        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
-    }
+    command
 }
 
 impl std::fmt::Debug for CliRun {
