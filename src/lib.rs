@@ -22,6 +22,7 @@ pub mod config;
 pub mod dynamodb_errors;
 pub mod handler;
 pub mod item;
+mod json;
 pub mod ledger;
 pub mod log_key;
 pub mod metrics;

@@ -61,9 +61,7 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Vec<Item>, Reje
 
     let mut room_arns = RoomArns::default();
     for nested in [record.request_parameters, record.response_elements] {
-        room_arns
-            .collect_nested(nested)
-            .map_err(|error| record::invalid_json(&error))?;
+        room_arns.collect_nested(nested);
     }
     room_arns.collect_resources(record.resources);
     let room_arns = room_arns.into_vec();

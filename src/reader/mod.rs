@@ -12,7 +12,6 @@
 mod decode;
 mod input;
 mod scan;
-mod string_stop;
 #[cfg(test)]
 mod tests;
 mod threaded;
