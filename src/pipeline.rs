@@ -396,6 +396,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         let reader_options = ReaderOptions {
             event_sources: self.config.event_sources.clone(),
             max_decompressed_bytes: self.config.max_object_bytes,
+            max_record_bytes: self.config.max_record_bytes,
         };
         let context = self.audit_context(object);
         let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);

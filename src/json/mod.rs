@@ -19,5 +19,4 @@ mod tests;
 
 pub(crate) use nesting::{Container, Nesting};
 pub(crate) use string_stop::string_stop;
-pub(crate) use unescape::unescape;
 pub(crate) use value::Raw;

@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use super::{Raw, unescape};
+use super::Raw;
+use super::unescape::unescape;
 
 /// A piece of a generated string, as it is written in the JSON text.
 #[derive(Debug, Clone)]

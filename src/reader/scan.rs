@@ -122,13 +122,24 @@ where
                 Some(b'{') => {
                     self.input.keep_from_here();
                     let matched = self.value(true)?;
-                    if matched {
-                        self.stats.matched += 1;
-                        let raw = self.input.kept();
-                        (self.on_record)(RecordEvent::Matched { index, raw })
-                            .map_err(ReadError::Consumer)?;
-                    } else {
-                        self.stats.other += 1;
+                    match self.input.kept() {
+                        Ok(raw) if matched => {
+                            self.stats.matched += 1;
+                            (self.on_record)(RecordEvent::Matched { index, raw })
+                                .map_err(ReadError::Consumer)?;
+                        }
+                        Ok(_) => self.stats.other += 1,
+                        Err(len) => {
+                            self.stats.rejected += 1;
+                            let reason = format!(
+                                "record {index} is {len} bytes long, longer than \
+                                 MAX_RECORD_BYTES ({} bytes): skipped without being held; raise \
+                                 MAX_RECORD_BYTES if it is genuine",
+                                self.input.record_cap()
+                            );
+                            (self.on_record)(RecordEvent::Rejected { index, reason })
+                                .map_err(ReadError::Consumer)?;
+                        }
                     }
                     self.input.release();
                 }

@@ -19,6 +19,7 @@ fn options(sources: &[&str]) -> ReaderOptions {
     ReaderOptions {
         event_sources: sources.iter().map(|source| (*source).to_owned()).collect(),
         max_decompressed_bytes: 1 << 30,
+        max_record_bytes: 16 << 20,
     }
 }
 
@@ -455,6 +456,60 @@ fn memory_stays_flat_however_long_the_file() {
 }
 
 #[test]
+fn a_record_longer_than_max_record_bytes_is_rejected_without_being_held() {
+    let cap = 1 << 20;
+    let huge = format!(
+        r#"{{"eventSource":"a4b.amazonaws.com","requestParameters":{{"blob":"{}"}}}}"#,
+        "x".repeat(3 * cap)
+    );
+    let file = format!(
+        "{{\"Records\":[{},{huge},{}]}}",
+        other_record(0),
+        a4b_record(2)
+    );
+    let options = ReaderOptions {
+        max_record_bytes: cap as u64,
+        ..options(&[A4B])
+    };
+    let (stats, handed) = read_both(file.as_bytes(), &options, 4096).unwrap();
+    assert_eq!(
+        (stats.records, stats.matched, stats.other, stats.rejected),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(handed.matched, vec![(2, a4b_record(2).into_bytes())]);
+    assert_eq!(handed.rejected.len(), 1);
+    let (index, reason) = &handed.rejected[0];
+    assert_eq!(*index, 1);
+    assert!(
+        reason.contains(&format!("{} bytes long", huge.len()))
+            && reason.contains("MAX_RECORD_BYTES (1048576 bytes)"),
+        "{reason}"
+    );
+    let (_, largest_buf) =
+        read_log_buffered::<_, Infallible, _>(file.as_bytes(), &options, |_| Ok(()), 4096).unwrap();
+    assert!(largest_buf <= cap + 4096, "{largest_buf}");
+}
+
+#[test]
+fn a_record_of_exactly_max_record_bytes_is_kept() {
+    let record = a4b_record(0);
+    let file = format!("{{\"Records\":[{record}]}}");
+    for (cap, kept) in [(record.len(), true), (record.len() - 1, false)] {
+        let options = ReaderOptions {
+            max_record_bytes: cap as u64,
+            ..options(&[A4B])
+        };
+        for buffer_len in [1, 16, BUFFER_LEN] {
+            let (stats, _) = read_both(file.as_bytes(), &options, buffer_len).unwrap();
+            assert_eq!(
+                (stats.matched, stats.rejected),
+                (u64::from(kept), u64::from(!kept))
+            );
+        }
+    }
+}
+
+#[test]
 fn the_buffer_grows_only_to_hold_the_largest_record() {
     let big = format!(r#"{{"eventSource":"x","blob":"{}"}}"#, "y".repeat(100_000));
     let records: Vec<String> = (0..50).map(|_| big.clone()).collect();
@@ -534,11 +589,51 @@ fn non_ascii_event_sources_compare_by_value_and_lone_surrogates_match_nothing() 
 }
 
 #[test]
-fn the_last_event_source_of_a_record_counts() {
-    let file = r#"{"Records":[{"eventSource":"s3.amazonaws.com","eventSource":"a4b.amazonaws.com"},{"eventSource":"a4b.amazonaws.com","eventSource":1}]}"#;
-    let (_, handed) = read(file.as_bytes(), &[A4B]).unwrap();
-    assert_eq!(handed.matched.len(), 1);
-    assert_eq!(handed.matched[0].0, 0);
+fn a_repeated_event_source_counts_by_its_last_value_as_in_serde_json() {
+    let a4b = r#""eventSource":"a4b.amazonaws.com""#;
+    let cases: &[(&str, bool)] = &[
+        (
+            r#""eventSource":"s3.amazonaws.com","eventSource":"a4b.amazonaws.com""#,
+            true,
+        ),
+        (
+            r#""eventSource":1,"event\u0053ource":"a4b.amazonaws.com""#,
+            true,
+        ),
+        (
+            r#""eventSource":{"eventSource":"x"},"eventSource":"a4b.amazonaws.com""#,
+            true,
+        ),
+        (&format!(r#"{a4b},"eventSource":1"#), false),
+        (
+            &format!(r#"{a4b},"eventSource":{{"a":"a4b.amazonaws.com"}}"#),
+            false,
+        ),
+        (
+            &format!(r#"{a4b},"eventSource":["a4b.amazonaws.com"]"#),
+            false,
+        ),
+        (&format!(r#"{a4b},"eventSource":[[]]"#), false),
+        (&format!(r#"{a4b},"eventSource":{{}}"#), false),
+        (&format!(r#"{a4b},"eventSource":[]"#), false),
+        (&format!(r#"{a4b},"eventSource":null"#), false),
+        (&format!(r#"{a4b},"eventSource":"s3.amazonaws.com""#), false),
+        (
+            &format!(r#"{a4b},"eventSource":"a4b.amazonaws.com\ud800""#),
+            false,
+        ),
+        (&format!(r#"{a4b},"eventSource\ud800":1"#), true),
+    ];
+    for &(members, is_a4b) in cases {
+        let text = format!(r#"{{"Records":[{{{members}}}]}}"#);
+        let (stats, _) = read(text.as_bytes(), &[A4B]).unwrap();
+        assert_eq!(stats.matched == 1, is_a4b, "{members}");
+        assert_eq!(
+            verdict(read(text.as_bytes(), &[A4B])),
+            oracle(text.as_bytes(), &[A4B]),
+            "{members}"
+        );
+    }
 }
 
 #[test]
