@@ -12,6 +12,8 @@ mod user_key;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
 
 pub use rooms::is_room_arn;
 pub use user_key::UserKey;

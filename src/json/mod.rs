@@ -15,7 +15,7 @@ mod unescape;
 mod value;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use nesting::{Container, Nesting};
 pub(crate) use string_stop::string_stop;

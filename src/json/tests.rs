@@ -117,6 +117,30 @@ fn write_string(pieces: &[Piece], out: &mut String) {
     out.push('"');
 }
 
+/// A string written plainly.
+pub(crate) fn plain(text: &str) -> Vec<Piece> {
+    text.chars().map(Piece::Char).collect()
+}
+
+/// The documented view of a value as a `serde_json::Value`: strings decoded (U+FFFD for an unpaired
+/// surrogate), a repeated key's last member, and numbers past a double's range as `null` (a number
+/// is never an attribute, so for the items it is as good as any other non-string).
+pub(crate) fn view(json: &Json) -> Value {
+    match json {
+        Json::Null => Value::Null,
+        Json::Bool(flag) => Value::Bool(*flag),
+        Json::Number(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        Json::String(pieces) => Value::String(decoded(pieces)),
+        Json::Array(items) => Value::Array(items.iter().map(view).collect()),
+        Json::Object(_) => Value::Object(
+            json.members()
+                .into_iter()
+                .map(|(key, value)| (key, view(value)))
+                .collect(),
+        ),
+    }
+}
+
 /// The documented value of a string: its UTF-16 code units, decoded lossily.
 pub(crate) fn decoded(pieces: &[Piece]) -> String {
     let mut units = Vec::new();

@@ -12,6 +12,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::*;
+use crate::json::tests::{self as lenient, Json, Piece, key_strategy, plain};
 
 const A4B: &str = "a4b.amazonaws.com";
 
@@ -1120,6 +1121,38 @@ fn apply(edits: &[Edit], text: &mut Vec<u8>) {
 
 const SOURCES: &[&str] = &[A4B, "été 😀", "Records"];
 
+/// Log files whose records repeat `eventSource` with values of any type, hold odd keys and strings
+/// (unpaired surrogates), numbers past a double, and nesting past serde_json's limit.
+fn lenient_log_strategy() -> impl Strategy<Value = Json> {
+    let source_key = prop_oneof![
+        3 => Just(plain("eventSource")),
+        1 => Just([vec![Piece::Escaped('e')], plain("ventSource")].concat()),
+    ];
+    let source_value = prop_oneof![
+        3 => Just(Json::String(plain(A4B))),
+        1 => Just(Json::String(plain("s3.amazonaws.com"))),
+        1 => Just(Json::String([plain(A4B), vec![Piece::Unit(0xD800)]].concat())),
+        2 => lenient::json_strategy(),
+    ];
+    let deep = (lenient::json_strategy(), 100usize..700).prop_map(|(mut value, depth)| {
+        for _ in 0..depth {
+            value = Json::Array(vec![value]);
+        }
+        value
+    });
+    let member = prop_oneof![
+        2 => (source_key, source_value),
+        3 => (key_strategy(), lenient::json_strategy()),
+        1 => (key_strategy(), deep),
+    ];
+    let record = prop_oneof![
+        4 => prop::collection::vec(member, 0..6).prop_map(Json::Object),
+        1 => lenient::json_strategy(),
+    ];
+    prop::collection::vec(record, 0..6)
+        .prop_map(|records| Json::Object(vec![(plain("Records"), Json::Array(records))]))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -1131,6 +1164,17 @@ proptest! {
         let last = gz.len() - 1;
         gz[last / 2] ^= bytes.first().copied().unwrap_or(1);
         let _ = read_with(&gz[..], &options(SOURCES), buffer_len);
+    }
+
+    #[test]
+    fn any_valid_log_file_of_repeated_keys_odd_strings_and_depth_gives_serde_jsons_records(
+        log in lenient_log_strategy(),
+        buffer_len in 1usize..64,
+    ) {
+        let text = log.text();
+        let expected = oracle(text.as_bytes(), SOURCES);
+        prop_assert!(matches!(expected, Verdict::Records { .. }), "{}", text);
+        prop_assert_eq!(verdict(read_with(text.as_bytes(), &options(SOURCES), buffer_len)), expected);
     }
 
     #[test]

@@ -230,7 +230,11 @@ fn deeply_nested_parameters_do_not_crash_the_function() {
         let mapped = read_and_map(file.as_bytes()).unwrap();
         assert_invariants(&mapped);
         assert_eq!((mapped.stats.matched, mapped.mapping_rejected), (1, 0));
-        assert_eq!(mapped.items.len(), 1, "the user item (the room ARN is now under `x`)");
+        assert_eq!(
+            mapped.items.len(),
+            1,
+            "the user item (the room ARN is now under `x`)"
+        );
     }
 }
 
