@@ -156,9 +156,11 @@ proptest! {
         let user_name = text_at(&expected, &["userIdentity", "userName"]).or_else(|| {
             text_at(&expected, &["userIdentity", "sessionContext", "sessionIssuer", "userName"])
         });
+        // `requestParameters` first, then `responseElements`, each the last of its key.
         let mut rooms = Vec::new();
-        for (key, value) in record.members() {
-            if key == "requestParameters" || key == "responseElements" {
+        let members = record.members();
+        for field in ["requestParameters", "responseElements"] {
+            for (_, value) in members.iter().filter(|(key, _)| key == field) {
                 rooms_in(value, &mut rooms);
             }
         }
