@@ -8,14 +8,17 @@
 //! 3. [`source`] opens the object as a byte stream (S3, or a local file for the CLI).
 //! 4. [`reader`] streams the bytes through gunzip and a record scanner, one record at a time,
 //!    handing over only the records of the configured event sources.
-//! 5. [`audit`] maps one record to its user item and one item per room it touches.
+//! 5. [`audit`] maps one record to its user item and one item per room and per other A4B resource
+//!    it touches; [`keys`] is the table's key schema.
 //! 6. [`writer`] batches items (25 a request, no key twice), keeps several batches in flight and
 //!    retries what the [`sink`] (DynamoDB) could not take.
 //! 7. [`handover`] runs the reader on a blocking thread and hands its items to the writer.
 //! 8. [`object`] is the per-object step: the gate (key class, allowed buckets, deadline), the
 //!    hand-over, re-reads of a body cut short, and the ledger's record of the file.
 //! 9. [`invocation`] takes the messages of any trigger to one outcome per object and the
-//!    invocation's [`summary`]; [`handler`] turns them into the trigger's response.
+//!    invocation's [`summary`].
+//! 10. [`trigger`] recognises a payload, hands its messages to the invocation and turns the
+//!     outcomes into the response that trigger expects; [`handler`] is the Lambda's entry.
 //!
 //! The steps 1, 2, 4 and 5 are pure: they know nothing of AWS SDK types.
 
@@ -29,6 +32,7 @@ pub mod handover;
 pub mod invocation;
 pub mod item;
 mod json;
+pub mod keys;
 pub mod ledger;
 pub mod log_key;
 pub mod metrics;
@@ -42,4 +46,5 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod telemetry;
+pub mod trigger;
 pub mod writer;
