@@ -53,7 +53,12 @@ give the trail's S3 key prefix to read one trail only. Accounts (also those of a
 AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders between --from and
 --to are listed. --from/--to select delivery days (UTC). Files in GLACIER or DEEP_ARCHIVE are listed
 apart: restore them first.
-Running it twice is safe; --resume skips files already recorded as processed.")]
+Running it twice is safe; --resume skips files already recorded as processed.
+--plan prints what a run would request of AWS and cost, writing nothing. --on-aws runs it on the
+stack's Step Functions Distributed Map (deployed with BackfillEngine=true), follows it and lists the
+failed files; run it again to process only what earlier runs did not finish:
+  a4b-audit backfill s3://trail-bucket --plan
+  a4b-audit backfill s3://trail-bucket --on-aws --stack a4b-audit --max-concurrency 200")]
     Backfill(BackfillArgs),
 
     /// Print the audit history of one room or one user, in time order.
@@ -130,6 +135,28 @@ pub struct BackfillArgs {
     /// Skip files that already have a processed-file marker in the table.
     #[arg(long)]
     pub resume: bool,
+
+    /// Run on AWS: write a manifest and start the stack's Step Functions Distributed Map, follow it,
+    /// list the failed files. Files earlier runs finished are left out.
+    #[arg(long, conflicts_with = "resume")]
+    pub on_aws: bool,
+
+    /// With --on-aws: the stack deployed with BackfillEngine=true (its state machine is <NAME>-backfill).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "on_aws",
+        conflicts_with = "state_machine"
+    )]
+    pub stack: Option<String>,
+
+    /// With --on-aws: the backfill state machine's ARN (the stack output BackfillStateMachineArn).
+    #[arg(long, value_name = "ARN", requires = "on_aws")]
+    pub state_machine: Option<String>,
+
+    /// With --on-aws: batches processed at once (the map's MaxConcurrency; each is one invocation).
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_concurrency: u64,
 
     /// Print what the run would request of each AWS service and what it would cost, on AWS and on
     /// this machine; write nothing (no table needed).
