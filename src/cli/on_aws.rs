@@ -62,10 +62,10 @@ pub async fn run(
         .collect();
     let already_done = before - files.len();
     if files.is_empty() {
-        eprintln!("nothing to do: all {before} log file(s) are done by earlier runs");
+        note!("nothing to do: all {before} log file(s) are done by earlier runs");
         return Ok(Outcome::Success);
     }
-    eprintln!(
+    note!(
         "{} log file(s) to process on AWS{}",
         files.len(),
         if already_done > 0 {
@@ -121,7 +121,7 @@ pub async fn run(
             )
         })?;
     let execution_arn = started.execution_arn().to_owned();
-    eprintln!("started {execution_arn}");
+    note!("started {execution_arn}");
 
     let (status, map_run_arn, error) =
         follow(&sfn, &execution_arn, files.len() as u64, &region).await?;
@@ -143,7 +143,7 @@ pub async fn run(
         already_done,
     )?;
     if status != ExecutionStatus::Succeeded {
-        eprintln!(
+        note!(
             "the execution ended {}: {}",
             status.as_str(),
             error.unwrap_or_default()
