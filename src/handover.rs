@@ -21,6 +21,9 @@ use crate::writer::{ItemWriter, WriteError, WriteReport, WriterOptions};
 /// Items the reading thread hands to the writer at a time. Each hand-over may wake the writer's
 /// thread, so they go in bundles rather than one record at a time.
 const ITEMS_PER_HANDOVER: usize = 100;
+/// The most item bytes (as DynamoDB counts them) one bundle holds: a record's items near 400 KB
+/// each go a few at a time, so the bundles waiting in the channel stay within a few MiB.
+const BYTES_PER_HANDOVER: usize = 512 * 1024;
 /// Bundles that may wait between the reading thread and the writer.
 const HANDOVERS_IN_CHANNEL: usize = 8;
 
@@ -94,21 +97,22 @@ fn read_records(
     let uri = context.source_object.as_str();
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
-    let mut bundle = Vec::with_capacity(ITEMS_PER_HANDOVER);
+    let mut bundle = Bundle::default();
     let result = reader::read_log_threaded(input, options, |event| {
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
                 Ok(items) => {
                     counts.a4b_records += 1;
                     counts.items_built += items.len() as u64;
-                    if items_tx.is_closed() {
-                        return Err(WriterStopped);
-                    }
-                    bundle.extend(items);
-                    if bundle.len() >= ITEMS_PER_HANDOVER {
-                        let full =
-                            std::mem::replace(&mut bundle, Vec::with_capacity(ITEMS_PER_HANDOVER));
-                        items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
+                    // Built one at a time as the bundle takes them: a record touching thousands of
+                    // rooms never has all its items in memory at once.
+                    for item in items {
+                        if items_tx.is_closed() {
+                            return Err(WriterStopped);
+                        }
+                        if let Some(full) = bundle.add(item) {
+                            items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
+                        }
                     }
                 }
                 Err(reason) => {
@@ -123,9 +127,9 @@ fn read_records(
         Ok(())
     });
     let result = result.and_then(|stats| {
-        if !bundle.is_empty() {
+        if !bundle.items.is_empty() {
             items_tx
-                .blocking_send(bundle)
+                .blocking_send(bundle.items)
                 .map_err(|_| ReadError::Consumer(WriterStopped))?;
         }
         Ok(stats)
@@ -146,5 +150,29 @@ fn read_records(
             counts.records_rejected += mapping_rejected;
             (Err(error), counts)
         }
+    }
+}
+
+/// The items gathered for the next hand-over.
+#[derive(Default)]
+struct Bundle {
+    items: Vec<Item>,
+    bytes: usize,
+}
+
+impl Bundle {
+    /// Adds an item; returns the full bundle when it reaches [`ITEMS_PER_HANDOVER`] items or
+    /// [`BYTES_PER_HANDOVER`] bytes.
+    fn add(&mut self, item: Item) -> Option<Vec<Item>> {
+        self.bytes += item.size_bytes();
+        self.items.push(item);
+        if self.items.len() < ITEMS_PER_HANDOVER && self.bytes < BYTES_PER_HANDOVER {
+            return None;
+        }
+        self.bytes = 0;
+        Some(std::mem::replace(
+            &mut self.items,
+            Vec::with_capacity(ITEMS_PER_HANDOVER),
+        ))
     }
 }

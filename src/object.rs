@@ -339,12 +339,15 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             )
         })?;
         let mut counts = transfer.counts;
-        if let Ok(report) = &transfer.write {
-            // An item replaced in its batch by a later one with the same key (a record repeated in
-            // the file) is covered by that write: it counts as written.
-            counts.items_written = report.items_written + report.duplicates_replaced;
-            counts.write_requests = report.batch_calls;
-        }
+        let report = match &transfer.write {
+            Ok(report) => report,
+            // What was written before the failure counts too.
+            Err(error) => &error.report,
+        };
+        // An item replaced in its batch by a later one with the same key (a record repeated in the
+        // file) is covered by that write: it counts as written.
+        counts.items_written = report.items_written + report.duplicates_replaced;
+        counts.write_requests = report.batch_calls;
         match (transfer.read, transfer.write) {
             (_, Err(error)) => Err((ObjectError::Write(error), counts)),
             (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
@@ -382,6 +385,8 @@ mod tests {
             items_not_written: 1,
             cause: "refused".to_owned(),
             kind,
+            report: Default::default(),
+            refused_records: Vec::new(),
         })
     }
 

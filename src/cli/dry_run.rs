@@ -9,7 +9,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::output::serialize_number;
 use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
-use crate::sink::{FailureKind, ItemSink, SinkError};
+use crate::sink::{ItemSink, SinkError};
 
 /// Where the dry run prints: shared with the command, which flushes it at the end.
 pub type SharedOutput<W> = Arc<Mutex<W>>;
@@ -48,9 +48,8 @@ impl<W: Write + Send + 'static> ItemSink for DryRunSink<W> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for item in &items {
-            write_item(&mut *out, item).map_err(|error| SinkError {
-                kind: FailureKind::Permanent,
-                message: format!("cannot print the items to stdout: {error}"),
+            write_item(&mut *out, item).map_err(|error| {
+                SinkError::permanent(format!("cannot print the items to stdout: {error}"))
             })?;
         }
         Ok(Vec::new())
@@ -108,6 +107,7 @@ impl Serialize for ValueJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::FailureKind;
 
     fn item() -> Item {
         let mut item = Item::new(
