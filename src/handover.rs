@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
 use tracing::{debug, warn};
 
-use crate::audit::{self, AuditContext};
+use crate::audit::{self, AuditContext, Mapped};
 use crate::item::Item;
 use crate::ledger::FileActivity;
 use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
@@ -101,7 +101,17 @@ fn read_records(
     let result = reader::read_log_threaded(input, options, |event| {
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
-                Ok(items) => {
+                Ok(Mapped::Expired { expires_at }) => {
+                    counts.a4b_records += 1;
+                    counts.records_expired += 1;
+                    debug!(
+                        object = uri,
+                        record_index = index,
+                        expires_at,
+                        "record past its retention: not written"
+                    );
+                }
+                Ok(Mapped::Items(items)) => {
                     counts.a4b_records += 1;
                     counts.items_built += items.len() as u64;
                     // Built one at a time as the bundle takes them: a record touching thousands of

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::audit::AuditContext;
+use crate::audit::{AuditContext, Retention};
 use crate::config::Config;
 use crate::handover::{self, WriterStopped};
 use crate::ledger::{FileActivity, FileLedger, FileMarker, LedgerError, NoLedger, ProcessedBy};
@@ -62,7 +62,7 @@ pub enum ObjectError {
     #[error("cannot read the log file: {0}")]
     Read(ReadError<WriterStopped>),
     #[error(
-        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (Lambda will retry the notification)"
+        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (a transient fault: processing the object again will read it)"
     )]
     ReadInterrupted {
         attempts: u32,
@@ -73,11 +73,11 @@ pub enum ObjectError {
     #[error("its items are written but its summaries or marker are not: {0}")]
     Ledger(#[from] LedgerError),
     #[error(
-        "not processed: the invocation was too close to its deadline (raise the function's timeout; Lambda will retry the notification)"
+        "not processed: the invocation was too close to its deadline (raise the function's timeout)"
     )]
     DeadlineNear,
     #[error(
-        "stopped at the invocation's deadline before it was finished (raise the function's timeout; Lambda will retry the notification)"
+        "stopped at the invocation's deadline before it was finished (raise the function's timeout)"
     )]
     DeadlineExceeded,
     #[error("counts do not reconcile ({counts:?}): this is a bug, please report it")]
@@ -363,14 +363,13 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 
     fn audit_context(&self, object: &ObjectLocation) -> AuditContext {
         let now = jiff::Timestamp::now();
-        let expires_at = self
-            .config
-            .retention_days
-            .map(|days| now.as_second() + i64::from(days) * 86_400);
         AuditContext {
             source_object: object.to_string(),
             ingested_at: now.to_string(),
-            expires_at,
+            retention: self.config.retention_days.map(|days| Retention {
+                days,
+                now: now.as_second(),
+            }),
         }
     }
 }

@@ -265,6 +265,7 @@ mod tests {
                 a4b_records: 3,
                 other_records: 6,
                 records_rejected: 1,
+                records_expired: 0,
                 items_built: 5,
                 items_written: 5,
                 write_requests: 1,

@@ -25,10 +25,12 @@ fn record_with_an_item_of(item_bytes: usize, source_object: &str) -> Value {
     let context = AuditContext {
         source_object: source_object.to_owned(),
         ingested_at: "2026-01-01T00:00:00.000000000Z".to_owned(),
-        expires_at: None,
+        retention: None,
     };
     let size_of = |record: &Value| {
         let items: Vec<_> = audit::build_items(record.to_string().as_bytes(), &context)
+            .unwrap()
+            .into_items()
             .unwrap()
             .collect();
         assert_eq!(items.len(), 1);

@@ -8,5 +8,6 @@ mod faults;
 mod hostile;
 mod item_limits;
 mod observability;
+mod retention;
 mod retry_sequences;
 mod support;
