@@ -98,7 +98,7 @@ fn read_records(
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
     let mut bundle = Bundle::default();
-    let result = reader::read_log_threaded(input, options, |event| {
+    let result = reader::read_log_threaded_counted(input, options, |event| {
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
                 Ok(Mapped::Expired { expires_at }) => {
@@ -112,18 +112,20 @@ fn read_records(
                     );
                 }
                 Ok(Mapped::Items(items)) => {
-                    counts.a4b_records += 1;
-                    counts.items_built += items.len() as u64;
                     // Built one at a time as the bundle takes them: a record touching thousands of
                     // rooms never has all its items in memory at once.
                     for item in items {
                         if items_tx.is_closed() {
                             return Err(WriterStopped);
                         }
+                        counts.items_built += 1;
                         if let Some(full) = bundle.add(item) {
                             items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
                         }
                     }
+                    // Counted once handed over whole, as the reader counts a record read once its
+                    // hand-over returns: the counts of a file stopped part-way reconcile too.
+                    counts.a4b_records += 1;
                 }
                 Err(reason) => {
                     mapping_rejected += 1;
@@ -140,27 +142,26 @@ fn read_records(
         if !bundle.items.is_empty() {
             items_tx
                 .blocking_send(bundle.items)
-                .map_err(|_| ReadError::Consumer(WriterStopped))?;
+                .map_err(|_| (ReadError::Consumer(WriterStopped), stats.clone()))?;
         }
         Ok(stats)
     });
-    match result {
+    let (result, stats) = match result {
         Ok(stats) => {
             debug!(
                 object = uri,
                 decompressed_bytes = stats.decompressed_bytes,
                 "file read"
             );
-            counts.records_read = stats.records;
-            counts.other_records = stats.other;
-            counts.records_rejected = stats.rejected + mapping_rejected;
-            (Ok(()), counts)
+            (Ok(()), stats)
         }
-        Err(error) => {
-            counts.records_rejected += mapping_rejected;
-            (Err(error), counts)
-        }
-    }
+        // What was read before the failure is counted too, so that a failed file reconciles.
+        Err((error, stats)) => (Err(error), stats),
+    };
+    counts.records_read = stats.records;
+    counts.other_records = stats.other;
+    counts.records_rejected = stats.rejected + mapping_rejected;
+    (result, counts)
 }
 
 /// The items gathered for the next hand-over.

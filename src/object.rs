@@ -117,6 +117,14 @@ pub struct ObjectFailure {
     pub counts: ObjectCounts,
 }
 
+impl ObjectFailure {
+    /// Whether the object's counts do not add up (records read ≠ A4B + other + rejected, or items
+    /// written ≠ items built on an object otherwise processed): a bug, which `Unreconciled` alarms on.
+    pub fn is_unreconciled(&self) -> bool {
+        matches!(self.error, ObjectError::Unreconciled { .. }) || !self.counts.records_reconcile()
+    }
+}
+
 /// What became of one object.
 #[derive(Debug)]
 pub enum ObjectOutcome {
@@ -420,5 +428,71 @@ mod tests {
         ] {
             assert!(!error.is_transient(), "{error}");
         }
+    }
+
+    /// A store that, on its first call, answers every item it was sent as unprocessed and one it
+    /// was never sent besides: the writer then writes one item more than was built, as a counting
+    /// bug would.
+    #[derive(Default)]
+    struct MiscountingSink {
+        called: std::sync::atomic::AtomicBool,
+    }
+
+    impl ItemSink for MiscountingSink {
+        async fn put_batch(
+            &self,
+            mut items: Vec<crate::item::Item>,
+        ) -> Result<Vec<crate::item::Item>, crate::sink::SinkError> {
+            if self.called.swap(true, Ordering::SeqCst) {
+                return Ok(Vec::new());
+            }
+            items.push(crate::item::Item::new(
+                "USER#phantom".into(),
+                "2024-01-01T00:00:00Z#phantom".into(),
+            ));
+            Ok(items)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_object_whose_counts_do_not_add_up_raises_unreconciled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        let record = r#"{"eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventSource":"a4b.amazonaws.com"}"#;
+        std::fs::write(&path, format!(r#"{{"Records":[{record}]}}"#)).unwrap();
+        let config =
+            Config::from_lookup(|name| (name == "TABLE_NAME").then(|| "audit".to_owned())).unwrap();
+        let options = PipelineOptions {
+            classify_keys: false,
+            ..PipelineOptions::default()
+        };
+        let pipeline = Pipeline::new(
+            crate::source::LocalFileSource,
+            MiscountingSink::default(),
+            config,
+            options,
+        );
+
+        let location = ObjectLocation::local_file(&path).unwrap();
+        let ObjectOutcome::Failed(failure) = pipeline.process_object(&location, None).await else {
+            panic!("the object must fail");
+        };
+        assert!(
+            matches!(failure.error, ObjectError::Unreconciled { .. }),
+            "{}",
+            failure.error
+        );
+        assert!(failure.is_unreconciled());
+
+        let mut summary = crate::summary::InvocationSummary::default();
+        summary.add_failed(
+            location.to_string(),
+            failure.error.to_string(),
+            &failure.counts,
+            failure.is_unreconciled(),
+        );
+        let metrics = crate::metrics::invocation_metrics(&summary);
+        assert!(metrics.contains(&("Unreconciled", 1)), "{metrics:?}");
+        assert!(metrics.contains(&("ObjectsFailed", 1)), "{metrics:?}");
     }
 }

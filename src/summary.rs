@@ -69,6 +69,9 @@ pub struct InvocationSummary {
     pub objects_processed: u64,
     pub objects_skipped: u64,
     pub objects_failed: u64,
+    /// Objects whose counts do not add up (a bug, never an input's fault): records read ≠ A4B +
+    /// other + rejected, or, for an object otherwise processed, items written ≠ items built.
+    pub objects_unreconciled: u64,
     #[serde(flatten)]
     pub counts: ObjectCounts,
     /// Objects skipped because they are not CloudTrail log files (digests, Insights, folders).
@@ -83,8 +86,19 @@ impl InvocationSummary {
         self.counts.add(counts);
     }
 
-    pub(crate) fn add_failed(&mut self, object: String, reason: String, counts: &ObjectCounts) {
+    /// Adds a failed object; `unreconciled` when its counts do not add up (its records, or its
+    /// items when it failed for that reason).
+    pub(crate) fn add_failed(
+        &mut self,
+        object: String,
+        reason: String,
+        counts: &ObjectCounts,
+        unreconciled: bool,
+    ) {
         self.objects_failed += 1;
+        if unreconciled || !counts.records_reconcile() {
+            self.objects_unreconciled += 1;
+        }
         self.counts.add(counts);
         self.failed.push(ObjectNote { object, reason });
     }
@@ -123,6 +137,7 @@ mod tests {
             "objects_processed",
             "objects_skipped",
             "objects_failed",
+            "objects_unreconciled",
             "records_read",
             "a4b_records",
             "other_records",

@@ -8,6 +8,7 @@ mod faults;
 mod hostile;
 mod item_limits;
 mod observability;
+mod reconciliation;
 mod retention;
 mod retry_sequences;
 mod support;
