@@ -5,8 +5,14 @@
 
 use std::sync::Arc;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, warn};
 
 use crate::audit::{self, AuditContext, Mapped};
@@ -51,14 +57,16 @@ pub(crate) async fn transfer<K: ItemSink>(
     context: AuditContext,
     sink: Arc<K>,
     writer_options: WriterOptions,
+    stop: CancellationToken,
 ) -> Result<Transfer, tokio::task::JoinError> {
     let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
-    let input = SyncIoBridge::new(body);
+    let input = SyncIoBridge::new(Stoppable::new(body, stop.clone()));
+    let reading_stop = stop.clone();
     let reading = tokio::task::spawn_blocking(move || {
-        read_records(input, &reader_options, &context, items_tx)
+        read_records(input, &reader_options, &context, items_tx, &reading_stop)
     });
 
-    let mut writer = ItemWriter::new(sink, writer_options);
+    let mut writer = ItemWriter::new(sink, writer_options).stopped_by(&stop);
     let mut write_failure = None;
     let mut activity = FileActivity::default();
     'receive: while let Some(items) = items_rx.recv().await {
@@ -93,12 +101,16 @@ fn read_records(
     options: &ReaderOptions,
     context: &AuditContext,
     items_tx: mpsc::Sender<Vec<Item>>,
+    stop: &CancellationToken,
 ) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
     let uri = context.source_object.as_str();
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
     let mut bundle = Bundle::default();
     let result = reader::read_log_threaded_counted(input, options, |event| {
+        if stop.is_cancelled() {
+            return Err(WriterStopped);
+        }
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
                 Ok(Mapped::Expired { expires_at }) => {
@@ -162,6 +174,37 @@ fn read_records(
     counts.other_records = stats.other;
     counts.records_rejected = stats.rejected + mapping_rejected;
     (result, counts)
+}
+
+/// An object's byte stream that ends with an error as soon as the object is stopped (at the
+/// deadline), even while a read is waiting for the network: the reading thread then stops at once.
+struct Stoppable {
+    inner: WatchedBody,
+    stopped: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl Stoppable {
+    fn new(inner: WatchedBody, stop: CancellationToken) -> Self {
+        Stoppable {
+            inner,
+            stopped: Box::pin(stop.cancelled_owned()),
+        }
+    }
+}
+
+impl AsyncRead for Stoppable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.stopped.as_mut().poll(context).is_ready() {
+            return Poll::Ready(Err(std::io::Error::other(
+                "the object was stopped at the invocation's deadline",
+            )));
+        }
+        Pin::new(&mut self.inner).poll_read(context, buffer)
+    }
 }
 
 /// The items gathered for the next hand-over.

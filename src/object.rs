@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::audit::{AuditContext, Retention};
@@ -217,16 +218,19 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 
         // Boxed: the nested futures of reading, writing, retrying and recording are otherwise too
         // deep for the compiler's layout computation, and one allocation per object costs nothing.
-        let work = Box::pin(self.process_and_record(object));
+        let stop = CancellationToken::new();
+        let mut work = Box::pin(self.process_and_record(object, &stop));
         let result = match deadline {
             // Stop a little before Lambda would kill the process, so the error can be reported.
             Some(deadline) => {
                 let stop_at = deadline
                     .checked_sub(self.options.deadline_margin / 2)
                     .unwrap_or(deadline);
-                match tokio::time::timeout_at(stop_at, work).await {
-                    Ok(result) => result,
-                    Err(_) => Err((ObjectError::DeadlineExceeded, ObjectCounts::default())),
+                tokio::select! {
+                    result = &mut work => result,
+                    () = tokio::time::sleep_until(stop_at) => {
+                        self.stop_at_deadline(object, &stop, work).await
+                    }
                 }
             }
             None => work.await,
@@ -247,12 +251,36 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
     }
 
+    /// Stops an object at the deadline: its reading (the body, the reading and inflating threads)
+    /// and its writer stop at once, and the object is reported only once they have, so that
+    /// nothing of it runs on into the next invocation. Counts what it did up to there.
+    async fn stop_at_deadline(
+        &self,
+        object: &ObjectLocation,
+        stop: &CancellationToken,
+        work: std::pin::Pin<
+            Box<impl Future<Output = Result<ObjectCounts, (ObjectError, ObjectCounts)>>>,
+        >,
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        stop.cancel();
+        match tokio::time::timeout(self.options.deadline_margin / 4, work).await {
+            // It finished just then.
+            Ok(Ok(counts)) => Ok(counts),
+            Ok(Err((_, counts))) => Err((ObjectError::DeadlineExceeded, counts)),
+            Err(_) => {
+                warn!(object = %object, "the object's reading did not stop within its grace period");
+                Err((ObjectError::DeadlineExceeded, ObjectCounts::default()))
+            }
+        }
+    }
+
     /// Writes the object's items, then records its summaries and marker.
     async fn process_and_record(
         &self,
         object: &ObjectLocation,
+        stop: &CancellationToken,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
-        let (counts, activity) = self.read_with_retries(object).await?;
+        let (counts, activity) = self.read_with_retries(object, stop).await?;
         let source_object = object.to_string();
         let recorded = async {
             self.ledger
@@ -279,13 +307,14 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     async fn read_with_retries(
         &self,
         object: &ObjectLocation,
+        stop: &CancellationToken,
     ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
         let mut attempt = 1;
         let mut earlier_write_requests = 0;
         loop {
             let transport_failed = Arc::new(AtomicBool::new(false));
             let outcome = self
-                .read_and_write(object, Arc::clone(&transport_failed))
+                .read_and_write(object, Arc::clone(&transport_failed), stop)
                 .await;
             match outcome {
                 Err((ObjectError::Read(error), counts))
@@ -321,6 +350,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
         transport_failed: Arc<AtomicBool>,
+        stop: &CancellationToken,
     ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
         let body = self
             .source
@@ -338,6 +368,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             self.audit_context(object),
             Arc::clone(&self.sink),
             self.options.writer.clone(),
+            stop.clone(),
         )
         .await
         .map_err(|error| {
@@ -494,5 +525,132 @@ mod tests {
         let metrics = crate::metrics::invocation_metrics(&summary);
         assert!(metrics.contains(&("Unreconciled", 1)), "{metrics:?}");
         assert!(metrics.contains(&("ObjectsFailed", 1)), "{metrics:?}");
+    }
+
+    /// A body that streams records of another service without end (or, `stalled`, never yields
+    /// a byte), counting the bytes read and noting when it is dropped.
+    struct EndlessBody {
+        started: bool,
+        pending: Vec<u8>,
+        stalled: bool,
+        read: Arc<std::sync::atomic::AtomicU64>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl tokio::io::AsyncRead for EndlessBody {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buffer: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.stalled {
+                return std::task::Poll::Pending;
+            }
+            if !self.started {
+                self.started = true;
+                self.pending.extend_from_slice(b"{\"Records\":[");
+            }
+            let record = b"{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"},";
+            let before = buffer.filled().len();
+            while buffer.remaining() > 0 {
+                if self.pending.is_empty() {
+                    self.pending.extend_from_slice(record);
+                }
+                let take = buffer.remaining().min(self.pending.len());
+                buffer.put_slice(&self.pending[..take]);
+                self.pending.drain(..take);
+            }
+            let filled = (buffer.filled().len() - before) as u64;
+            self.read
+                .fetch_add(filled, std::sync::atomic::Ordering::SeqCst);
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Drop for EndlessBody {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    struct EndlessSource {
+        stalled: bool,
+        read: Arc<std::sync::atomic::AtomicU64>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl ObjectSource for EndlessSource {
+        async fn open(&self, _: &ObjectLocation) -> Result<crate::source::ObjectBody, SourceError> {
+            Ok(crate::source::ObjectBody {
+                reader: Box::pin(EndlessBody {
+                    started: false,
+                    pending: Vec::new(),
+                    stalled: self.stalled,
+                    read: Arc::clone(&self.read),
+                    dropped: Arc::clone(&self.dropped),
+                }),
+                stored_bytes: None,
+            })
+        }
+    }
+
+    /// Runs an endless object against a deadline; returns the failure, the bytes read and whether
+    /// the body was dropped when the object was reported.
+    async fn stop_endless_object(
+        stalled: bool,
+    ) -> (ObjectFailure, Arc<std::sync::atomic::AtomicU64>, bool) {
+        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let source = EndlessSource {
+            stalled,
+            read: Arc::clone(&read),
+            dropped: Arc::clone(&dropped),
+        };
+        let config =
+            Config::from_lookup(|name| (name == "TABLE_NAME").then(|| "audit".to_owned())).unwrap();
+        let options = PipelineOptions {
+            classify_keys: false,
+            deadline_margin: Duration::from_secs(2),
+            ..PipelineOptions::default()
+        };
+        let pipeline = Pipeline::new(source, MiscountingSink::default(), config, options);
+        let object = ObjectLocation::local_file(std::path::Path::new("/endless.json")).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(2500);
+        let ObjectOutcome::Failed(failure) = pipeline.process_object(&object, Some(deadline)).await
+        else {
+            panic!("an endless object cannot finish");
+        };
+        let dropped_when_reported = dropped.load(Ordering::SeqCst);
+        (failure, read, dropped_when_reported)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_object_stopped_at_the_deadline_stops_reading_before_it_is_reported() {
+        let (failure, read, dropped) = stop_endless_object(false).await;
+        assert!(
+            matches!(failure.error, ObjectError::DeadlineExceeded),
+            "{}",
+            failure.error
+        );
+        assert!(dropped, "the reading thread still holds the body");
+        let at_report = read.load(Ordering::SeqCst);
+        assert!(at_report > 0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(read.load(Ordering::SeqCst), at_report, "reading ran on");
+        // What was read before the stop is counted, and adds up.
+        assert!(failure.counts.records_read > 0, "{:?}", failure.counts);
+        assert!(failure.counts.records_reconcile(), "{:?}", failure.counts);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_object_stalled_on_its_body_at_the_deadline_is_stopped_too() {
+        let (failure, read, dropped) = stop_endless_object(true).await;
+        assert!(
+            matches!(failure.error, ObjectError::DeadlineExceeded),
+            "{}",
+            failure.error
+        );
+        assert!(dropped, "the reading thread still waits on the body");
+        assert_eq!(read.load(Ordering::SeqCst), 0);
     }
 }

@@ -153,6 +153,12 @@ impl<S: ItemSink> ItemWriter<S> {
         }
     }
 
+    /// Stops the writer (its batches stop before their next attempt) when `stop` is cancelled.
+    pub fn stopped_by(mut self, stop: &CancellationToken) -> Self {
+        self.stop = stop.child_token();
+        self
+    }
+
     /// Adds an item; waits when `max_in_flight` batches are already being written.
     ///
     /// Once the writer has failed, every call returns the error, counting the item as not written.
