@@ -21,6 +21,7 @@ macro_rules! note {
 
 mod args;
 mod backfill;
+mod cleanup;
 mod clients;
 mod discover;
 mod dry_run;
@@ -138,5 +139,6 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Users(args) => summaries::run(summaries::Kind::Users, args)
             .await
             .map(|()| Outcome::Success),
+        Command::CleanupLegacy(args) => cleanup::run(args).await.map(|()| Outcome::Success),
     }
 }
