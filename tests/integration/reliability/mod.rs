@@ -6,6 +6,7 @@ mod deadline;
 mod fault_proxy;
 mod faults;
 mod hostile;
+mod hostile_json;
 mod item_limits;
 mod observability;
 mod reconciliation;
