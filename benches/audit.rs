@@ -1,7 +1,7 @@
 //! Mapping A4B records to items (`audit::build_items`): the generator's records of every
 //! operation and caller kind, as their exact JSON text.
 
-use a4b_audit::audit::{AuditContext, build_items};
+use a4b_audit::audit::{AuditContext, Retention, build_items};
 use a4b_audit_devtools::a4b_records::{self, ApiModel, Caller};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -18,7 +18,10 @@ fn mapping(criterion: &mut Criterion) {
         source_object: "s3://trail/AWSLogs/123456789012/CloudTrail/us-east-1/2023/07/10/f.json.gz"
             .to_owned(),
         ingested_at: "2026-01-01T00:00:00Z".to_owned(),
-        expires_at: Some(1_800_000_000),
+        retention: Some(Retention {
+            days: 36_500,
+            now: 1_800_000_000,
+        }),
     };
     let mut group = criterion.benchmark_group("audit");
     group.throughput(Throughput::Elements(records.len() as u64));
@@ -26,7 +29,12 @@ fn mapping(criterion: &mut Criterion) {
         bench.iter(|| {
             records
                 .iter()
-                .map(|raw| build_items(raw, &context).unwrap().len())
+                .map(|raw| {
+                    build_items(raw, &context)
+                        .unwrap()
+                        .into_items()
+                        .map_or(0, |items| items.len())
+                })
                 .sum::<usize>()
         });
     });

@@ -16,7 +16,8 @@ pub struct Config {
     pub table_name: String,
     /// `EVENT_SOURCES`: comma-separated `eventSource` values whose records become items.
     pub event_sources: Vec<String>,
-    /// `RETENTION_DAYS`: when set, items get `expires_at` this many days after ingestion.
+    /// `RETENTION_DAYS`: when set, items get `expires_at` this many days after their event, and
+    /// records already past it are not written.
     pub retention_days: Option<u32>,
     /// `MAX_OBJECT_BYTES`: the most bytes one object may inflate to.
     pub max_object_bytes: u64,

@@ -5,11 +5,17 @@
 
 use std::sync::Arc;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, warn};
 
-use crate::audit::{self, AuditContext};
+use crate::audit::{self, AuditContext, Mapped};
 use crate::item::Item;
 use crate::ledger::FileSeen;
 use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
@@ -21,6 +27,9 @@ use crate::writer::{ItemWriter, WriteError, WriteReport, WriterOptions};
 /// Items the reading thread hands to the writer at a time. Each hand-over may wake the writer's
 /// thread, so they go in bundles rather than one record at a time.
 const ITEMS_PER_HANDOVER: usize = 100;
+/// The most item bytes (as DynamoDB counts them) one bundle holds: a record's items near 400 KB
+/// each go a few at a time, so the bundles waiting in the channel stay within a few MiB.
+const BYTES_PER_HANDOVER: usize = 512 * 1024;
 /// Bundles that may wait between the reading thread and the writer.
 const HANDOVERS_IN_CHANNEL: usize = 8;
 
@@ -52,14 +61,16 @@ pub(crate) async fn transfer<K: ItemSink>(
     sink: Arc<K>,
     writer_options: WriterOptions,
     mut seen: Option<FileSeen>,
+    stop: CancellationToken,
 ) -> Result<Transfer, tokio::task::JoinError> {
     let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
-    let input = SyncIoBridge::new(body);
+    let input = SyncIoBridge::new(Stoppable::new(body, stop.clone()));
+    let reading_stop = stop.clone();
     let reading = tokio::task::spawn_blocking(move || {
-        read_records(input, &reader_options, &context, items_tx)
+        read_records(input, &reader_options, &context, items_tx, &reading_stop)
     });
 
-    let mut writer = ItemWriter::new(sink, writer_options);
+    let mut writer = ItemWriter::new(sink, writer_options).stopped_by(&stop);
     let mut write_failure = None;
     let mut seen_items = 0;
     'receive: while let Some(items) = items_rx.recv().await {
@@ -102,26 +113,43 @@ fn read_records(
     options: &ReaderOptions,
     context: &AuditContext,
     items_tx: mpsc::Sender<Vec<Item>>,
+    stop: &CancellationToken,
 ) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
     let uri = context.source_object.as_str();
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
-    let mut bundle = Vec::with_capacity(ITEMS_PER_HANDOVER);
-    let result = reader::read_log_threaded(input, options, |event| {
+    let mut bundle = Bundle::default();
+    let result = reader::read_log_threaded_counted(input, options, |event| {
+        if stop.is_cancelled() {
+            return Err(WriterStopped);
+        }
         match event {
             RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
-                Ok(items) => {
+                Ok(Mapped::Expired { expires_at }) => {
                     counts.a4b_records += 1;
-                    counts.items_built += items.len() as u64;
-                    if items_tx.is_closed() {
-                        return Err(WriterStopped);
+                    counts.records_expired += 1;
+                    debug!(
+                        object = uri,
+                        record_index = index,
+                        expires_at,
+                        "record past its retention: not written"
+                    );
+                }
+                Ok(Mapped::Items(items)) => {
+                    // Built one at a time as the bundle takes them: a record touching thousands of
+                    // rooms never has all its items in memory at once.
+                    for item in items {
+                        if items_tx.is_closed() {
+                            return Err(WriterStopped);
+                        }
+                        counts.items_built += 1;
+                        if let Some(full) = bundle.add(item) {
+                            items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
+                        }
                     }
-                    bundle.extend(items);
-                    if bundle.len() >= ITEMS_PER_HANDOVER {
-                        let full =
-                            std::mem::replace(&mut bundle, Vec::with_capacity(ITEMS_PER_HANDOVER));
-                        items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
-                    }
+                    // Counted once handed over whole, as the reader counts a record read once its
+                    // hand-over returns: the counts of a file stopped part-way reconcile too.
+                    counts.a4b_records += 1;
                 }
                 Err(reason) => {
                     mapping_rejected += 1;
@@ -135,28 +163,82 @@ fn read_records(
         Ok(())
     });
     let result = result.and_then(|stats| {
-        if !bundle.is_empty() {
+        if !bundle.items.is_empty() {
             items_tx
-                .blocking_send(bundle)
-                .map_err(|_| ReadError::Consumer(WriterStopped))?;
+                .blocking_send(bundle.items)
+                .map_err(|_| (ReadError::Consumer(WriterStopped), stats.clone()))?;
         }
         Ok(stats)
     });
-    match result {
+    let (result, stats) = match result {
         Ok(stats) => {
             debug!(
                 object = uri,
                 decompressed_bytes = stats.decompressed_bytes,
                 "file read"
             );
-            counts.records_read = stats.records;
-            counts.other_records = stats.other;
-            counts.records_rejected = stats.rejected + mapping_rejected;
-            (Ok(()), counts)
+            (Ok(()), stats)
         }
-        Err(error) => {
-            counts.records_rejected += mapping_rejected;
-            (Err(error), counts)
+        // What was read before the failure is counted too, so that a failed file reconciles.
+        Err((error, stats)) => (Err(error), stats),
+    };
+    counts.records_read = stats.records;
+    counts.other_records = stats.other;
+    counts.records_rejected = stats.rejected + mapping_rejected;
+    (result, counts)
+}
+
+/// An object's byte stream that ends with an error as soon as the object is stopped (at the
+/// deadline), even while a read is waiting for the network: the reading thread then stops at once.
+struct Stoppable {
+    inner: WatchedBody,
+    stopped: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl Stoppable {
+    fn new(inner: WatchedBody, stop: CancellationToken) -> Self {
+        Stoppable {
+            inner,
+            stopped: Box::pin(stop.cancelled_owned()),
         }
+    }
+}
+
+impl AsyncRead for Stoppable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.stopped.as_mut().poll(context).is_ready() {
+            return Poll::Ready(Err(std::io::Error::other(
+                "the object was stopped at the invocation's deadline",
+            )));
+        }
+        Pin::new(&mut self.inner).poll_read(context, buffer)
+    }
+}
+
+/// The items gathered for the next hand-over.
+#[derive(Default)]
+struct Bundle {
+    items: Vec<Item>,
+    bytes: usize,
+}
+
+impl Bundle {
+    /// Adds an item; returns the full bundle when it reaches [`ITEMS_PER_HANDOVER`] items or
+    /// [`BYTES_PER_HANDOVER`] bytes.
+    fn add(&mut self, item: Item) -> Option<Vec<Item>> {
+        self.bytes += item.size_bytes();
+        self.items.push(item);
+        if self.items.len() < ITEMS_PER_HANDOVER && self.bytes < BYTES_PER_HANDOVER {
+            return None;
+        }
+        self.bytes = 0;
+        Some(std::mem::replace(
+            &mut self.items,
+            Vec::with_capacity(ITEMS_PER_HANDOVER),
+        ))
     }
 }

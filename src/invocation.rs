@@ -215,6 +215,7 @@ fn add_to_summary(summary: &mut InvocationSummary, object: &ObjectRef, outcome: 
                 object.to_string(),
                 failure.error.to_string(),
                 &failure.counts,
+                failure.is_unreconciled(),
             );
         }
     }

@@ -1,9 +1,10 @@
 //! An invocation's figures as one CloudWatch Embedded Metric Format (EMF) line (pure).
 //!
 //! Lambda sends every stdout line to CloudWatch Logs, which turns a line in this format into metrics
-//! without any API call. `Unreconciled` is 1 when the counts of an invocation that reported no
-//! failure do not add up (records read = A4B + other + rejected, items written = items built): an
-//! alarm on it catches a silent drop, which no error would show.
+//! without any API call. `Unreconciled` is 1 when counts do not add up: an object's (records read =
+//! A4B + other + rejected, failed objects included, as they count what was read before the
+//! failure; items written = items built for an object otherwise processed), or the invocation's
+//! records. An alarm on it catches a silent drop, which no error would show.
 
 use serde_json::{Map, Value, json};
 
@@ -22,6 +23,7 @@ pub fn invocation_metrics(summary: &InvocationSummary) -> Vec<(&'static str, u64
         ("A4bRecords", counts.a4b_records),
         ("OtherRecords", counts.other_records),
         ("RecordsRejected", counts.records_rejected),
+        ("RecordsExpired", counts.records_expired),
         ("ItemsBuilt", counts.items_built),
         ("ItemsWritten", counts.items_written),
         ("WriteRequests", counts.write_requests),
@@ -29,16 +31,18 @@ pub fn invocation_metrics(summary: &InvocationSummary) -> Vec<(&'static str, u64
         ("ObjectsSkipped", summary.objects_skipped),
         ("ObjectsFailed", summary.objects_failed),
         ("Unreconciled", u64::from(is_unreconciled(summary))),
+        ("ObjectsUnreconciled", summary.objects_unreconciled),
     ]
 }
 
-/// Whether an invocation that reported no failed object has counts that do not add up.
+/// Whether some counts of the invocation do not add up.
 ///
-/// A failed object stops part-way, so its counts need not add up; it already fails the invocation
-/// (and has its own metric), so only the silent case is flagged here.
+/// Records reconcile for every object, failed ones included (they count what was read before the
+/// failure); items only where nothing failed, as a failed object's items are not all written.
 pub fn is_unreconciled(summary: &InvocationSummary) -> bool {
-    summary.objects_failed == 0
-        && !(summary.counts.records_reconcile() && summary.counts.items_reconcile())
+    summary.objects_unreconciled > 0
+        || !summary.counts.records_reconcile()
+        || (summary.objects_failed == 0 && !summary.counts.items_reconcile())
 }
 
 /// The EMF JSON line (no trailing newline) for one invocation of `function_name` at
@@ -86,6 +90,7 @@ mod tests {
                 a4b_records: 4,
                 other_records: 5,
                 records_rejected: 1,
+                records_expired: 0,
                 items_built: 7,
                 items_written: 7,
                 write_requests: 1,
@@ -167,13 +172,40 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_object_is_reported_as_failed_not_as_unreconciled() {
+    fn a_failed_object_whose_items_were_not_all_written_is_failed_not_unreconciled() {
         let mut summary = reconciled_summary();
         summary.objects_failed = 1;
         summary.counts.items_written -= 1;
         let document = parse(&emf_line(&summary, "f", 0));
         assert_eq!(document["ObjectsFailed"], 1);
         assert_eq!(document["Unreconciled"], 0);
+    }
+
+    #[test]
+    fn unreconciled_is_one_when_a_failed_object_does_not_add_up() {
+        let mut summary = reconciled_summary();
+        summary.add_failed(
+            "s3://b/k".into(),
+            "counts do not reconcile".into(),
+            &ObjectCounts::default(),
+            true,
+        );
+        let document = parse(&emf_line(&summary, "f", 0));
+        assert_eq!(document["ObjectsFailed"], 1);
+        assert_eq!(document["ObjectsUnreconciled"], 1);
+        assert_eq!(document["Unreconciled"], 1);
+    }
+
+    #[test]
+    fn unreconciled_is_one_when_a_failed_objects_records_do_not_add_up() {
+        let mut summary = reconciled_summary();
+        let counts = ObjectCounts {
+            records_read: 0,
+            a4b_records: 2,
+            ..ObjectCounts::default()
+        };
+        summary.add_failed("s3://b/k".into(), "read failed".into(), &counts, false);
+        assert_eq!(parse(&emf_line(&summary, "f", 0))["Unreconciled"], 1);
     }
 
     #[test]

@@ -16,6 +16,19 @@ pub fn mocked_client(rules: &[&Rule]) -> Client {
         MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
         |interceptor, rule| interceptor.with_rule(rule),
     );
+    client_with(interceptor)
+}
+
+/// A client whose every call is answered by `rule` (for a rule that answers by the request).
+pub fn mocked_client_answering_every_call(rule: &Rule) -> Client {
+    client_with(
+        MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .with_rule(rule),
+    )
+}
+
+fn client_with(interceptor: MockResponseInterceptor) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::audit::AuditContext;
+use crate::audit::{AuditContext, Retention};
 use crate::config::Config;
 use crate::handover::{self, WriterStopped};
 use crate::ledger::{FileLedger, FileSeen, LedgerError, NoLedger};
@@ -59,7 +60,7 @@ pub enum ObjectError {
     #[error("cannot read the log file: {0}")]
     Read(ReadError<WriterStopped>),
     #[error(
-        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (Lambda will retry the notification)"
+        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (a transient fault: processing the object again will read it)"
     )]
     ReadInterrupted {
         attempts: u32,
@@ -70,11 +71,11 @@ pub enum ObjectError {
     #[error("its items are written but it could not be recorded as done: {0}")]
     Ledger(#[from] LedgerError),
     #[error(
-        "not processed: the invocation was too close to its deadline (raise the function's timeout; Lambda will retry the notification)"
+        "not processed: the invocation was too close to its deadline (raise the function's timeout)"
     )]
     DeadlineNear,
     #[error(
-        "stopped at the invocation's deadline before it was finished (raise the function's timeout; Lambda will retry the notification)"
+        "stopped at the invocation's deadline before it was finished (raise the function's timeout)"
     )]
     DeadlineExceeded,
     #[error("counts do not reconcile ({counts:?}): this is a bug, please report it")]
@@ -112,6 +113,14 @@ pub struct ObjectFailure {
     pub error: ObjectError,
     /// What was counted before the failure.
     pub counts: ObjectCounts,
+}
+
+impl ObjectFailure {
+    /// Whether the object's counts do not add up (records read ≠ A4B + other + rejected, or items
+    /// written ≠ items built on an object otherwise processed): a bug, which `Unreconciled` alarms on.
+    pub fn is_unreconciled(&self) -> bool {
+        matches!(self.error, ObjectError::Unreconciled { .. }) || !self.counts.records_reconcile()
+    }
 }
 
 /// What became of one object.
@@ -207,16 +216,19 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 
         // Boxed: the nested futures of reading, writing, retrying and recording are otherwise too
         // deep for the compiler's layout computation, and one allocation per object costs nothing.
-        let work = Box::pin(self.process_and_record(object));
+        let stop = CancellationToken::new();
+        let mut work = Box::pin(self.process_and_record(object, &stop));
         let result = match deadline {
             // Stop a little before Lambda would kill the process, so the error can be reported.
             Some(deadline) => {
                 let stop_at = deadline
                     .checked_sub(self.options.deadline_margin / 2)
                     .unwrap_or(deadline);
-                match tokio::time::timeout_at(stop_at, work).await {
-                    Ok(result) => result,
-                    Err(_) => Err((ObjectError::DeadlineExceeded, ObjectCounts::default())),
+                tokio::select! {
+                    result = &mut work => result,
+                    () = tokio::time::sleep_until(stop_at) => {
+                        self.stop_at_deadline(object, &stop, work).await
+                    }
                 }
             }
             None => work.await,
@@ -237,12 +249,36 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
     }
 
+    /// Stops an object at the deadline: its reading (the body, the reading and inflating threads)
+    /// and its writer stop at once, and the object is reported only once they have, so that
+    /// nothing of it runs on into the next invocation. Counts what it did up to there.
+    async fn stop_at_deadline(
+        &self,
+        object: &ObjectLocation,
+        stop: &CancellationToken,
+        work: std::pin::Pin<
+            Box<impl Future<Output = Result<ObjectCounts, (ObjectError, ObjectCounts)>>>,
+        >,
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        stop.cancel();
+        match tokio::time::timeout(self.options.deadline_margin / 4, work).await {
+            // It finished just then.
+            Ok(Ok(counts)) => Ok(counts),
+            Ok(Err((_, counts))) => Err((ObjectError::DeadlineExceeded, counts)),
+            Err(_) => {
+                warn!(object = %object, "the object's reading did not stop within its grace period");
+                Err((ObjectError::DeadlineExceeded, ObjectCounts::default()))
+            }
+        }
+    }
+
     /// Writes the object's items (with their seen items), then tells the ledger the file is done.
     async fn process_and_record(
         &self,
         object: &ObjectLocation,
+        stop: &CancellationToken,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
-        let counts = self.read_with_retries(object).await?;
+        let counts = self.read_with_retries(object, stop).await?;
         match self.ledger.file_done(&object.to_string(), &counts).await {
             Ok(()) => Ok(counts),
             Err(error) => Err((ObjectError::Ledger(error), counts)),
@@ -256,13 +292,14 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     async fn read_with_retries(
         &self,
         object: &ObjectLocation,
+        stop: &CancellationToken,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let mut attempt = 1;
         let mut earlier_write_requests = 0;
         loop {
             let transport_failed = Arc::new(AtomicBool::new(false));
             let outcome = self
-                .read_and_write(object, Arc::clone(&transport_failed))
+                .read_and_write(object, Arc::clone(&transport_failed), stop)
                 .await;
             match outcome {
                 Err((ObjectError::Read(error), counts))
@@ -298,6 +335,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
         transport_failed: Arc<AtomicBool>,
+        stop: &CancellationToken,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let body = self
             .source
@@ -317,6 +355,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             Arc::clone(&self.sink),
             self.options.writer.clone(),
             self.ledger.writes_seen_items().then(FileSeen::default),
+            stop.clone(),
         )
         .await
         .map_err(|error| {
@@ -326,13 +365,17 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             )
         })?;
         let mut counts = transfer.counts;
-        if let Ok(report) = &transfer.write {
-            // An item replaced in its batch by a later one with the same key (a record repeated in
-            // the file) is covered by that write: it counts as written.
-            counts.items_written = (report.items_written + report.duplicates_replaced)
-                .saturating_sub(transfer.seen_items);
-            counts.write_requests = report.batch_calls;
-        }
+        let report = match &transfer.write {
+            Ok(report) => report,
+            // What was written before the failure counts too.
+            Err(error) => &error.report,
+        };
+        // An item replaced in its batch by a later one with the same key (a record repeated in the
+        // file) is covered by that write: it counts as written. Seen items are the ledger's, not
+        // items built from records.
+        counts.items_written =
+            (report.items_written + report.duplicates_replaced).saturating_sub(transfer.seen_items);
+        counts.write_requests = report.batch_calls;
         match (transfer.read, transfer.write) {
             (_, Err(error)) => Err((ObjectError::Write(error), counts)),
             (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
@@ -348,14 +391,13 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 
     fn audit_context(&self, object: &ObjectLocation) -> AuditContext {
         let now = jiff::Timestamp::now();
-        let expires_at = self
-            .config
-            .retention_days
-            .map(|days| now.as_second() + i64::from(days) * 86_400);
         AuditContext {
             source_object: object.to_string(),
             ingested_at: now.to_string(),
-            expires_at,
+            retention: self.config.retention_days.map(|days| Retention {
+                days,
+                now: now.as_second(),
+            }),
         }
     }
 }
@@ -370,6 +412,8 @@ mod tests {
             items_not_written: 1,
             cause: "refused".to_owned(),
             kind,
+            report: Default::default(),
+            refused_records: Vec::new(),
         })
     }
 
@@ -404,5 +448,199 @@ mod tests {
         ] {
             assert!(!error.is_transient(), "{error}");
         }
+    }
+
+    /// A store that, on its first call, answers every item it was sent as unprocessed and one it
+    /// was never sent besides: the writer then writes one item more than was built, as a counting
+    /// bug would.
+    #[derive(Default)]
+    struct MiscountingSink {
+        called: std::sync::atomic::AtomicBool,
+    }
+
+    impl ItemSink for MiscountingSink {
+        async fn put_batch(
+            &self,
+            mut items: Vec<crate::item::Item>,
+        ) -> Result<Vec<crate::item::Item>, crate::sink::SinkError> {
+            if self.called.swap(true, Ordering::SeqCst) {
+                return Ok(Vec::new());
+            }
+            items.push(crate::item::Item::new(
+                "USER#phantom".into(),
+                "2024-01-01T00:00:00Z#phantom".into(),
+            ));
+            Ok(items)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_object_whose_counts_do_not_add_up_raises_unreconciled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        let record = r#"{"eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventSource":"a4b.amazonaws.com"}"#;
+        std::fs::write(&path, format!(r#"{{"Records":[{record}]}}"#)).unwrap();
+        let config =
+            Config::from_lookup(|name| (name == "TABLE_NAME").then(|| "audit".to_owned())).unwrap();
+        let options = PipelineOptions {
+            classify_keys: false,
+            ..PipelineOptions::default()
+        };
+        let pipeline = Pipeline::new(
+            crate::source::LocalFileSource,
+            MiscountingSink::default(),
+            config,
+            options,
+        );
+
+        let location = ObjectLocation::local_file(&path).unwrap();
+        let ObjectOutcome::Failed(failure) = pipeline.process_object(&location, None).await else {
+            panic!("the object must fail");
+        };
+        assert!(
+            matches!(failure.error, ObjectError::Unreconciled { .. }),
+            "{}",
+            failure.error
+        );
+        assert!(failure.is_unreconciled());
+
+        let mut summary = crate::summary::InvocationSummary::default();
+        summary.add_failed(
+            location.to_string(),
+            failure.error.to_string(),
+            &failure.counts,
+            failure.is_unreconciled(),
+        );
+        let metrics = crate::metrics::invocation_metrics(&summary);
+        assert!(metrics.contains(&("Unreconciled", 1)), "{metrics:?}");
+        assert!(metrics.contains(&("ObjectsFailed", 1)), "{metrics:?}");
+    }
+
+    /// A body that streams records of another service without end (or, `stalled`, never yields
+    /// a byte), counting the bytes read and noting when it is dropped.
+    struct EndlessBody {
+        started: bool,
+        pending: Vec<u8>,
+        stalled: bool,
+        read: Arc<std::sync::atomic::AtomicU64>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl tokio::io::AsyncRead for EndlessBody {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buffer: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.stalled {
+                return std::task::Poll::Pending;
+            }
+            if !self.started {
+                self.started = true;
+                self.pending.extend_from_slice(b"{\"Records\":[");
+            }
+            let record = b"{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"},";
+            let before = buffer.filled().len();
+            while buffer.remaining() > 0 {
+                if self.pending.is_empty() {
+                    self.pending.extend_from_slice(record);
+                }
+                let take = buffer.remaining().min(self.pending.len());
+                buffer.put_slice(&self.pending[..take]);
+                self.pending.drain(..take);
+            }
+            let filled = (buffer.filled().len() - before) as u64;
+            self.read
+                .fetch_add(filled, std::sync::atomic::Ordering::SeqCst);
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Drop for EndlessBody {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    struct EndlessSource {
+        stalled: bool,
+        read: Arc<std::sync::atomic::AtomicU64>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl ObjectSource for EndlessSource {
+        async fn open(&self, _: &ObjectLocation) -> Result<crate::source::ObjectBody, SourceError> {
+            Ok(crate::source::ObjectBody {
+                reader: Box::pin(EndlessBody {
+                    started: false,
+                    pending: Vec::new(),
+                    stalled: self.stalled,
+                    read: Arc::clone(&self.read),
+                    dropped: Arc::clone(&self.dropped),
+                }),
+                stored_bytes: None,
+            })
+        }
+    }
+
+    /// Runs an endless object against a deadline; returns the failure, the bytes read and whether
+    /// the body was dropped when the object was reported.
+    async fn stop_endless_object(
+        stalled: bool,
+    ) -> (ObjectFailure, Arc<std::sync::atomic::AtomicU64>, bool) {
+        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let source = EndlessSource {
+            stalled,
+            read: Arc::clone(&read),
+            dropped: Arc::clone(&dropped),
+        };
+        let config =
+            Config::from_lookup(|name| (name == "TABLE_NAME").then(|| "audit".to_owned())).unwrap();
+        let options = PipelineOptions {
+            classify_keys: false,
+            // Stopped 4 s after the start, with 1 s of grace: room for a loaded machine.
+            deadline_margin: Duration::from_secs(4),
+            ..PipelineOptions::default()
+        };
+        let pipeline = Pipeline::new(source, MiscountingSink::default(), config, options);
+        let object = ObjectLocation::local_file(std::path::Path::new("/endless.json")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(6);
+        let ObjectOutcome::Failed(failure) = pipeline.process_object(&object, Some(deadline)).await
+        else {
+            panic!("an endless object cannot finish");
+        };
+        let dropped_when_reported = dropped.load(Ordering::SeqCst);
+        (failure, read, dropped_when_reported)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_object_stopped_at_the_deadline_stops_reading_before_it_is_reported() {
+        let (failure, read, dropped) = stop_endless_object(false).await;
+        assert!(
+            matches!(failure.error, ObjectError::DeadlineExceeded),
+            "{}",
+            failure.error
+        );
+        assert!(dropped, "the reading thread still holds the body");
+        let at_report = read.load(Ordering::SeqCst);
+        assert!(at_report > 0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(read.load(Ordering::SeqCst), at_report, "reading ran on");
+        // What was read before the stop is counted, and adds up.
+        assert!(failure.counts.records_read > 0, "{:?}", failure.counts);
+        assert!(failure.counts.records_reconcile(), "{:?}", failure.counts);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_object_stalled_on_its_body_at_the_deadline_is_stopped_too() {
+        let (failure, read, dropped) = stop_endless_object(true).await;
+        assert!(
+            matches!(failure.error, ObjectError::DeadlineExceeded),
+            "{}",
+            failure.error
+        );
+        assert!(dropped, "the reading thread still waits on the body");
+        assert_eq!(read.load(Ordering::SeqCst), 0);
     }
 }

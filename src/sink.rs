@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 use crate::dynamodb_errors::{Call, CallFailure, classify, region_of};
@@ -17,13 +18,26 @@ pub use crate::retry::FailureKind;
 pub struct SinkError {
     pub kind: FailureKind,
     pub message: String,
+    /// The store refused what the request holds (DynamoDB's `ValidationException`: an item too
+    /// large or malformed), not the request as such: the items may be written one by one, so that
+    /// one bad item does not cost the others.
+    pub content_refused: bool,
 }
 
 impl SinkError {
-    fn permanent(message: String) -> Self {
+    pub fn permanent(message: String) -> Self {
         SinkError {
             kind: FailureKind::Permanent,
             message,
+            content_refused: false,
+        }
+    }
+
+    pub fn transient(message: String) -> Self {
+        SinkError {
+            kind: FailureKind::Transient,
+            message,
+            content_refused: false,
         }
     }
 }
@@ -33,6 +47,7 @@ impl From<CallFailure> for SinkError {
         SinkError {
             kind: failure.kind,
             message: failure.message,
+            content_refused: false,
         }
     }
 }
@@ -93,7 +108,12 @@ impl ItemSink for DynamoDbSink {
                     table_name: &self.table_name,
                     region: &self.region,
                 };
-                SinkError::from(classify(call, &error))
+                let failure = classify(call, &error);
+                SinkError {
+                    content_refused: failure.kind == FailureKind::Permanent
+                        && error.code() == Some("ValidationException"),
+                    ..SinkError::from(failure)
+                }
             })?;
         match output.unprocessed_items {
             Some(unprocessed) => originals_of(items, unprocessed, &self.table_name),

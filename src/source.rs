@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::notification::ObjectRef;
@@ -45,15 +46,26 @@ impl From<ObjectRef> for ObjectLocation {
     }
 }
 
-/// `s3://bucket/key`, or `file://<absolute path>` for a local file.
+/// `s3://bucket/key`, or `file://` + the percent-encoded absolute path for a local file.
 impl fmt::Display for ObjectLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObjectLocation::S3(object) => object.fmt(f),
-            ObjectLocation::LocalFile(path) => write!(f, "file://{}", path.display()),
+            ObjectLocation::LocalFile(path) => {
+                let bytes = path.as_os_str().as_encoded_bytes();
+                write!(f, "file://{}", percent_encode(bytes, PATH_ESCAPED))
+            }
         }
     }
 }
+
+/// What a `file://` URI escapes in a path: everything but RFC 3986's unreserved characters and `/`.
+const PATH_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
 
 /// An opened object: its bytes as they are stored (gzipped or not).
 pub struct ObjectBody {
@@ -99,7 +111,7 @@ pub enum SourceError {
     #[error("the object does not exist (NoSuchKey): it may have been deleted or the key is wrong")]
     NotFound,
     #[error(
-        "access denied: the function's role needs s3:GetObject on this object (and kms:Decrypt if the trail uses SSE-KMS)"
+        "access denied (HTTP 403): the object may be missing, as S3 answers 403 for a missing key to a role without s3:ListBucket on the bucket; if it exists, the function's role needs s3:GetObject on it (and kms:Decrypt if the trail uses SSE-KMS)"
     )]
     AccessDenied,
     #[error("the bucket does not exist (NoSuchBucket)")]
@@ -218,10 +230,7 @@ fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
             Some("SlowDown" | "RequestTimeout" | "Throttling" | "ThrottlingException")
         );
         if status < 500 && status != 429 && !throttled {
-            return SourceError::Refused(format!(
-                "GetObject failed: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&error)
-            ));
+            return SourceError::Refused(get_object_failure(&error));
         }
     }
     let details = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
@@ -230,7 +239,30 @@ fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
     {
         return SourceError::Refused(format!("GetObject failed: {details}"));
     }
-    SourceError::Other(format!("GetObject failed: {details}"))
+    SourceError::Other(get_object_failure(&error))
+}
+
+/// What a failed `GetObject` says: the HTTP status and S3's error code when S3 answered, else what
+/// kept the request from being answered.
+fn get_object_failure(error: &SdkError<GetObjectError>) -> String {
+    let context = aws_sdk_s3::error::DisplayErrorContext(error);
+    match error {
+        SdkError::ServiceError(service_error) => {
+            let code = service_error.err().code().unwrap_or("no error code");
+            let status = service_error.raw().status().as_u16();
+            match service_error.err().message() {
+                Some(message) => format!("GetObject failed with {code} (HTTP {status}): {message}"),
+                None => format!("GetObject failed with {code} (HTTP {status})"),
+            }
+        }
+        SdkError::ResponseError(response_error) => format!(
+            "the response to GetObject (HTTP {}) could not be read: {context}",
+            response_error.raw().status().as_u16()
+        ),
+        SdkError::TimeoutError(_) => format!("GetObject timed out: {context}"),
+        SdkError::DispatchFailure(_) => format!("GetObject could not be sent: {context}"),
+        _ => format!("GetObject failed: {context}"),
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +288,15 @@ mod tests {
         assert_eq!(
             location.to_string(),
             format!("file://{}", absolute.display())
+        );
+    }
+
+    #[test]
+    fn a_local_file_uri_percent_encodes_its_path() {
+        let location = ObjectLocation::LocalFile(PathBuf::from("/logs/a b#1%?é.json"));
+        assert_eq!(
+            location.to_string(),
+            "file:///logs/a%20b%231%25%3F%C3%A9.json"
         );
     }
 

@@ -8,12 +8,16 @@ use serde::Serialize;
 pub struct ObjectCounts {
     /// Elements of the file's `Records` array.
     pub records_read: u64,
-    /// Records of the configured event sources that became items.
+    /// Records of the configured event sources accepted: those that became items, and those already
+    /// past their retention when read (`records_expired`).
     pub a4b_records: u64,
     /// Records of other event sources, skipped.
     pub other_records: u64,
-    /// Records rejected (not an object, or an A4B record without `eventID`/`eventTime`).
+    /// Records rejected (not an object, an A4B record without `eventID`/`eventTime`, or whose keys
+    /// cannot fit DynamoDB's limits).
     pub records_rejected: u64,
+    /// A4B records already past their retention when read: counted among `a4b_records`, not written.
+    pub records_expired: u64,
     /// Items the mapping built.
     pub items_built: u64,
     /// Items the table accepted.
@@ -23,9 +27,11 @@ pub struct ObjectCounts {
 }
 
 impl ObjectCounts {
-    /// Whether every record is accounted for: read = A4B + other + rejected.
+    /// Whether every record is accounted for: read = A4B + other + rejected, and the expired
+    /// records are among the A4B ones.
     pub fn records_reconcile(&self) -> bool {
         self.records_read == self.a4b_records + self.other_records + self.records_rejected
+            && self.records_expired <= self.a4b_records
     }
 
     /// Whether every item built was written.
@@ -38,6 +44,7 @@ impl ObjectCounts {
         self.a4b_records += other.a4b_records;
         self.other_records += other.other_records;
         self.records_rejected += other.records_rejected;
+        self.records_expired += other.records_expired;
         self.items_built += other.items_built;
         self.items_written += other.items_written;
         self.write_requests += other.write_requests;
@@ -62,6 +69,9 @@ pub struct InvocationSummary {
     pub objects_processed: u64,
     pub objects_skipped: u64,
     pub objects_failed: u64,
+    /// Objects whose counts do not add up (a bug, never an input's fault): records read ≠ A4B +
+    /// other + rejected, or, for an object otherwise processed, items written ≠ items built.
+    pub objects_unreconciled: u64,
     #[serde(flatten)]
     pub counts: ObjectCounts,
     /// Objects skipped because they are not CloudTrail log files (digests, Insights, folders).
@@ -76,8 +86,19 @@ impl InvocationSummary {
         self.counts.add(counts);
     }
 
-    pub(crate) fn add_failed(&mut self, object: String, reason: String, counts: &ObjectCounts) {
+    /// Adds a failed object; `unreconciled` when its counts do not add up (its records, or its
+    /// items when it failed for that reason).
+    pub(crate) fn add_failed(
+        &mut self,
+        object: String,
+        reason: String,
+        counts: &ObjectCounts,
+        unreconciled: bool,
+    ) {
         self.objects_failed += 1;
+        if unreconciled || !counts.records_reconcile() {
+            self.objects_unreconciled += 1;
+        }
         self.counts.add(counts);
         self.failed.push(ObjectNote { object, reason });
     }
@@ -116,10 +137,12 @@ mod tests {
             "objects_processed",
             "objects_skipped",
             "objects_failed",
+            "objects_unreconciled",
             "records_read",
             "a4b_records",
             "other_records",
             "records_rejected",
+            "records_expired",
             "items_built",
             "items_written",
             "write_requests",

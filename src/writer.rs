@@ -1,11 +1,13 @@
 //! Batching, bounded concurrency and retries in front of an [`ItemSink`](crate::sink::ItemSink).
 //!
-//! Items are gathered into batches of at most [`BATCH_SIZE`] distinct keys. Each full batch is
-//! written by its own task, at most `max_in_flight` at once; `push` waits for a free slot, so
-//! memory stays bounded. A task retries what the sink did not take (unprocessed items, transient
-//! failures) with capped exponential backoff and full jitter. The first batch that cannot be
-//! written stops every other task before its next attempt, and the writer fails with the number
-//! of items that were not written.
+//! Items are gathered into batches of at most [`BATCH_SIZE`] distinct keys and [`MAX_BATCH_BYTES`].
+//! Each full batch is written by its own task, at most `max_in_flight` at once; `push` waits for a
+//! free slot, so memory stays bounded. A task retries what the sink did not take (unprocessed
+//! items, transient failures) with capped exponential backoff and full jitter. A batch the store
+//! refuses for what it holds (an item too large or malformed) is written again item by item, so
+//! that one bad item never costs its neighbours; the items refused alone fail the writer at the
+//! end, named by their record. Any other batch that cannot be written stops every other task
+//! before its next attempt, and the writer fails with the number of items that were not written.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,12 +16,18 @@ use std::time::Duration;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::item::Item;
+use crate::item::{Item, ItemKey};
 use crate::retry::Backoff;
 use crate::sink::{FailureKind, ItemSink};
 
 /// BatchWriteItem's limit of put requests per call.
 pub const BATCH_SIZE: usize = 25;
+/// The most item bytes (as DynamoDB counts them) one batch holds: items near DynamoDB's 400 KB go
+/// one or two a request, so that the batches in flight, and the SDK's copies of them, stay within a
+/// few MiB whatever the records.
+pub const MAX_BATCH_BYTES: usize = 512 * 1024;
+/// The records a refusal names in its message, at most (all are counted).
+const NAMED_REFUSALS: usize = 10;
 
 /// How the writer batches and retries.
 #[derive(Debug, Clone)]
@@ -78,6 +86,26 @@ pub struct WriteError {
     /// Whether writing again may succeed (the retries were spent, or the deadline stopped them),
     /// or the table refused an item (validation, access, a missing table).
     pub kind: FailureKind,
+    /// What was written before and besides the failure.
+    pub report: WriteReport,
+    /// The `event_id` of each record with an item the store refused, in the order refused, each once.
+    pub refused_records: Vec<String>,
+}
+
+/// An item the store refused for what it holds, alone in its request.
+#[derive(Debug, Clone)]
+struct RefusedItem {
+    key: ItemKey,
+    event_id: Option<String>,
+}
+
+impl RefusedItem {
+    fn of(item: &Item) -> Self {
+        RefusedItem {
+            key: item.key.clone(),
+            event_id: item.string("event_id").map(str::to_owned),
+        }
+    }
 }
 
 /// Collects items into batches of at most 25 distinct keys and writes them with bounded concurrency.
@@ -85,13 +113,27 @@ pub struct ItemWriter<S: ItemSink> {
     sink: Arc<S>,
     options: WriterOptions,
     pending: Vec<Item>,
+    /// The size of the pending items, as DynamoDB counts it.
+    pending_bytes: usize,
     in_flight: JoinSet<BatchOutcome>,
     /// Items of each batch in flight, to count them if their task dies.
     in_flight_sizes: HashMap<Id, u64>,
     /// Cancelled by the first batch that fails, so the others stop before their next attempt.
     stop: CancellationToken,
     report: WriteReport,
-    failure: Option<WriteError>,
+    failure: Option<Failure>,
+    /// Items refused alone; they do not stop the other batches.
+    refused: Vec<RefusedItem>,
+    /// Why the first refused item was refused.
+    refusal: Option<String>,
+}
+
+/// Why the writer stopped, and how many items it did not write.
+#[derive(Debug)]
+struct Failure {
+    items_not_written: u64,
+    cause: String,
+    kind: FailureKind,
 }
 
 impl<S: ItemSink> ItemWriter<S> {
@@ -100,17 +142,27 @@ impl<S: ItemSink> ItemWriter<S> {
             sink,
             options,
             pending: Vec::with_capacity(BATCH_SIZE),
+            pending_bytes: 0,
             in_flight: JoinSet::new(),
             in_flight_sizes: HashMap::new(),
             stop: CancellationToken::new(),
             report: WriteReport::default(),
             failure: None,
+            refused: Vec::new(),
+            refusal: None,
         }
+    }
+
+    /// Stops the writer (its batches stop before their next attempt) when `stop` is cancelled.
+    pub fn stopped_by(mut self, stop: &CancellationToken) -> Self {
+        self.stop = stop.child_token();
+        self
     }
 
     /// Adds an item; waits when `max_in_flight` batches are already being written.
     ///
     /// Once the writer has failed, every call returns the error, counting the item as not written.
+    /// Items the store refused do not fail `push`: they are reported by [`ItemWriter::finish`].
     pub async fn push(&mut self, item: Item) -> Result<(), WriteError> {
         self.collect_finished();
         if self.stop.is_cancelled() {
@@ -120,6 +172,7 @@ impl<S: ItemSink> ItemWriter<S> {
             self.count_not_written(1);
             return self.status();
         }
+        let item_bytes = item.size_bytes();
         // Linear search: a batch holds at most 25 items, cheaper than hashing every key.
         match self
             .pending
@@ -127,12 +180,23 @@ impl<S: ItemSink> ItemWriter<S> {
             .find(|queued| queued.key == item.key)
         {
             Some(queued) => {
+                self.pending_bytes = self.pending_bytes - queued.size_bytes() + item_bytes;
                 *queued = item;
                 self.report.duplicates_replaced += 1;
             }
-            None => self.pending.push(item),
+            None => {
+                if !self.pending.is_empty() && self.pending_bytes + item_bytes > MAX_BATCH_BYTES {
+                    self.send_pending().await;
+                    if self.failure.is_some() {
+                        self.count_not_written(1);
+                        return self.status();
+                    }
+                }
+                self.pending_bytes += item_bytes;
+                self.pending.push(item);
+            }
         }
-        if self.pending.len() >= BATCH_SIZE {
+        if self.pending.len() >= BATCH_SIZE || self.pending_bytes >= MAX_BATCH_BYTES {
             self.send_pending().await;
         }
         self.status()
@@ -146,11 +210,16 @@ impl<S: ItemSink> ItemWriter<S> {
         while let Some(joined) = self.in_flight.join_next_with_id().await {
             self.absorb(joined);
         }
-        match self.status() {
+        let result = match self.status() {
+            Ok(()) => self.refusals(),
+            Err(failure) => Err(failure),
+        };
+        match result {
             Err(failure) => {
                 tracing::warn!(
                     items_written = self.report.items_written,
                     items_not_written = failure.items_not_written,
+                    items_refused = self.refused.len(),
                     batch_calls = self.report.batch_calls,
                     "writer failed"
                 );
@@ -158,6 +227,56 @@ impl<S: ItemSink> ItemWriter<S> {
             }
             Ok(()) => Ok(self.report),
         }
+    }
+
+    /// The refused items as the writer's failure, once every other item is written.
+    fn refusals(&self) -> Result<(), WriteError> {
+        if self.refused.is_empty() {
+            return Ok(());
+        }
+        let refused_records = self.refused_records();
+        let named: Vec<&str> = refused_records
+            .iter()
+            .take(NAMED_REFUSALS)
+            .map(String::as_str)
+            .collect();
+        let more = refused_records.len().saturating_sub(named.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let first = self.refused.first().map_or_else(String::new, |item| {
+            format!(" (first key: pk={} sk={})", item.key.pk, item.key.sk)
+        });
+        Err(WriteError {
+            items_not_written: self.refused.len() as u64,
+            cause: format!(
+                "DynamoDB refused {} item(s) of the record(s) with eventID {}{more}{first}: {}; \
+                 every other item was written",
+                self.refused.len(),
+                named.join(", "),
+                self.refusal.as_deref().unwrap_or("no reason given"),
+            ),
+            kind: FailureKind::Permanent,
+            report: self.report.clone(),
+            refused_records,
+        })
+    }
+
+    /// The event ids of the refused items, each once, in the order refused.
+    fn refused_records(&self) -> Vec<String> {
+        let mut records: Vec<String> = Vec::new();
+        for item in &self.refused {
+            let event_id = item
+                .event_id
+                .clone()
+                .unwrap_or_else(|| format!("(none; sk={})", item.key.sk));
+            if !records.contains(&event_id) {
+                records.push(event_id);
+            }
+        }
+        records
     }
 
     /// Starts a task for the pending batch once a slot is free; on failure, counts the pending
@@ -176,9 +295,11 @@ impl<S: ItemSink> ItemWriter<S> {
             self.settle_failure().await;
             self.count_not_written(self.pending.len() as u64);
             self.pending.clear();
+            self.pending_bytes = 0;
             return;
         }
         let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_SIZE));
+        self.pending_bytes = 0;
         let batch_size = batch.len() as u64;
         let task = write_batch(
             Arc::clone(&self.sink),
@@ -230,6 +351,10 @@ impl<S: ItemSink> ItemWriter<S> {
         self.report.items_written += outcome.written;
         self.report.batch_calls += outcome.calls;
         self.report.retried_items += outcome.retried;
+        if !outcome.refused.is_empty() && self.refusal.is_none() {
+            self.refusal = outcome.refusal;
+        }
+        self.refused.extend(outcome.refused);
         if outcome.not_written == 0 && outcome.cause.is_none() {
             return;
         }
@@ -245,8 +370,8 @@ impl<S: ItemSink> ItemWriter<S> {
     }
 
     /// Marks the writer failed (if it was not yet) and adds to the items not written.
-    fn count_not_written(&mut self, items: u64) -> &mut WriteError {
-        let failure = self.failure.get_or_insert_with(|| WriteError {
+    fn count_not_written(&mut self, items: u64) -> &mut Failure {
+        let failure = self.failure.get_or_insert_with(|| Failure {
             items_not_written: 0,
             cause: String::new(),
             kind: FailureKind::Transient,
@@ -255,17 +380,30 @@ impl<S: ItemSink> ItemWriter<S> {
         failure
     }
 
-    /// The failure if there is one, with a cause even when no batch gave one.
+    /// The failure if there is one, with a cause even when no batch gave one; items refused so far
+    /// count as not written too.
     fn status(&self) -> Result<(), WriteError> {
-        match &self.failure {
-            None => Ok(()),
-            Some(failure) if failure.cause.is_empty() => Err(WriteError {
-                items_not_written: failure.items_not_written,
-                cause: "the writer was stopped before every batch was written".to_owned(),
-                kind: FailureKind::Transient,
-            }),
-            Some(failure) => Err(failure.clone()),
+        let Some(failure) = &self.failure else {
+            return Ok(());
+        };
+        let (mut cause, kind) = if failure.cause.is_empty() {
+            (
+                "the writer was stopped before every batch was written".to_owned(),
+                FailureKind::Transient,
+            )
+        } else {
+            (failure.cause.clone(), failure.kind)
+        };
+        if let Err(refusals) = self.refusals() {
+            cause = format!("{cause}; besides, {}", refusals.cause);
         }
+        Err(WriteError {
+            items_not_written: failure.items_not_written + self.refused.len() as u64,
+            cause,
+            kind,
+            report: self.report.clone(),
+            refused_records: self.refused_records(),
+        })
     }
 }
 
@@ -279,23 +417,92 @@ struct BatchOutcome {
     /// Why the batch failed, and whether writing again may succeed; `None` when it was written or
     /// stopped because another batch failed.
     cause: Option<(String, FailureKind)>,
+    /// Items the store refused alone (they are not in `not_written`).
+    refused: Vec<RefusedItem>,
+    /// Why the first of them was refused.
+    refusal: Option<String>,
 }
 
-/// Writes one batch, retrying unprocessed items and transient failures until `max_attempts`.
+/// How the attempts at one request ended without writing all of it.
+enum Unwritten {
+    /// The store refused what the request holds.
+    Refused { items: Vec<Item>, reason: String },
+    /// A permanent failure, or transient ones past the attempts.
+    GaveUp {
+        items: Vec<Item>,
+        attempts: u32,
+        cause: String,
+        kind: FailureKind,
+    },
+    /// Another batch failed: this one stopped before its next attempt.
+    Stopped { items: Vec<Item> },
+}
+
+/// Writes one batch; when the store refuses it for what it holds, writes its items one by one, so
+/// that only the bad ones are lost.
 async fn write_batch<S: ItemSink>(
     sink: Arc<S>,
     batch: Vec<Item>,
     options: WriterOptions,
     stop: CancellationToken,
 ) -> BatchOutcome {
-    let max_attempts = options.max_attempts.max(1);
     let mut outcome = BatchOutcome::default();
-    let mut remaining = batch;
+    let (items, reason) = match write_request(&*sink, batch, &options, &stop, &mut outcome).await {
+        Ok(()) => return outcome,
+        Err(Unwritten::Refused { items, reason }) => (items, reason),
+        Err(unwritten) => return end_batch(outcome, unwritten, Vec::new(), &stop),
+    };
+    outcome.refusal = Some(reason.clone());
+    if let [item] = items.as_slice() {
+        refuse(&mut outcome, item, &reason);
+        return outcome;
+    }
+    tracing::warn!(
+        items = items.len(),
+        reason = %reason,
+        "the store refused a batch for what it holds: writing its items one by one"
+    );
+    let mut alone = items.into_iter();
+    while let Some(item) = alone.next() {
+        match write_request(&*sink, vec![item], &options, &stop, &mut outcome).await {
+            Ok(()) => {}
+            Err(Unwritten::Refused { items, reason }) => {
+                for item in &items {
+                    refuse(&mut outcome, item, &reason);
+                }
+            }
+            Err(unwritten) => return end_batch(outcome, unwritten, alone.collect(), &stop),
+        }
+    }
+    outcome
+}
+
+/// Notes an item the store refused alone.
+fn refuse(outcome: &mut BatchOutcome, item: &Item, reason: &str) {
+    tracing::warn!(
+        event_id = item.string("event_id"),
+        pk = %item.key.pk,
+        reason,
+        "the store refused an item: its record is named in the object's failure"
+    );
+    outcome.refused.push(RefusedItem::of(item));
+}
+
+/// Sends `items` in one request until they are all written, retrying unprocessed items and
+/// transient failures until `max_attempts`.
+async fn write_request<S: ItemSink>(
+    sink: &S,
+    items: Vec<Item>,
+    options: &WriterOptions,
+    stop: &CancellationToken,
+    outcome: &mut BatchOutcome,
+) -> Result<(), Unwritten> {
+    let max_attempts = options.max_attempts.max(1);
+    let mut remaining = items;
     let mut attempt: u32 = 0;
     loop {
         if stop.is_cancelled() {
-            outcome.not_written = remaining.len() as u64;
-            return outcome;
+            return Err(Unwritten::Stopped { items: remaining });
         }
         attempt += 1;
         outcome.calls += 1;
@@ -308,21 +515,34 @@ async fn write_batch<S: ItemSink>(
             Ok(unprocessed) => {
                 outcome.written += sent.saturating_sub(unprocessed.len() as u64);
                 if unprocessed.is_empty() {
-                    return outcome;
+                    return Ok(());
                 }
                 remaining = unprocessed;
                 format!("{} item(s) unprocessed", remaining.len())
             }
+            Err(error) if error.kind == FailureKind::Permanent && error.content_refused => {
+                return Err(Unwritten::Refused {
+                    items: remaining,
+                    reason: error.message,
+                });
+            }
             Err(error) if error.kind == FailureKind::Permanent => {
-                let failure = (error.message.as_str(), FailureKind::Permanent);
-                return give_up(outcome, &remaining, attempt, failure, &stop);
+                return Err(Unwritten::GaveUp {
+                    items: remaining,
+                    attempts: attempt,
+                    cause: error.message,
+                    kind: FailureKind::Permanent,
+                });
             }
             Err(error) => error.message,
         };
         if attempt >= max_attempts {
-            let cause = format!("still failing after {attempt} attempt(s), last: {reason}");
-            let failure = (cause.as_str(), FailureKind::Transient);
-            return give_up(outcome, &remaining, attempt, failure, &stop);
+            return Err(Unwritten::GaveUp {
+                items: remaining,
+                attempts: attempt,
+                cause: format!("still failing after {attempt} attempt(s), last: {reason}"),
+                kind: FailureKind::Transient,
+            });
         }
         let delay = options.backoff().delay(attempt - 1);
         tracing::debug!(
@@ -339,16 +559,32 @@ async fn write_batch<S: ItemSink>(
     }
 }
 
-/// Ends a batch that cannot be written, and stops the other batches.
-fn give_up(
+/// Ends a batch that cannot be written (`untried` are its items not sent yet); a batch that gave up
+/// stops the other batches.
+fn end_batch(
     mut outcome: BatchOutcome,
-    remaining: &[Item],
-    attempts: u32,
-    (error, kind): (&str, FailureKind),
+    unwritten: Unwritten,
+    untried: Vec<Item>,
     stop: &CancellationToken,
 ) -> BatchOutcome {
+    let (mut items, gave_up) = match unwritten {
+        Unwritten::Stopped { items } => (items, None),
+        Unwritten::GaveUp {
+            items,
+            attempts,
+            cause,
+            kind,
+        } => (items, Some((attempts, cause, kind))),
+        // Not reached: a refusal is answered by writing the items alone.
+        Unwritten::Refused { items, reason } => (items, Some((1, reason, FailureKind::Permanent))),
+    };
+    items.extend(untried);
+    outcome.not_written += items.len() as u64;
+    let Some((attempts, error, kind)) = gave_up else {
+        return outcome;
+    };
     stop.cancel();
-    let first_key = remaining.first().map_or_else(String::new, |item| {
+    let first_key = items.first().map_or_else(String::new, |item| {
         format!(
             "; first key not written: pk={} sk={}",
             item.key.pk, item.key.sk
@@ -357,11 +593,10 @@ fn give_up(
     let cause = format!("{error}{first_key}");
     tracing::warn!(
         attempts,
-        items_not_written = remaining.len(),
+        items_not_written = items.len(),
         cause = %cause,
         "giving up on batch"
     );
-    outcome.not_written = remaining.len() as u64;
     outcome.cause = Some((cause, kind));
     outcome
 }

@@ -76,9 +76,6 @@ pub(super) fn shared(
     }
     attributes.insert("source_object", AttrValue::S(context.source_object.clone()));
     attributes.insert("ingested_at", AttrValue::S(context.ingested_at.clone()));
-    if let Some(expires_at) = context.expires_at {
-        attributes.insert("expires_at", AttrValue::N(expires_at.to_string()));
-    }
     attributes
 }
 

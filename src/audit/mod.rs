@@ -39,8 +39,46 @@ pub struct AuditContext {
     pub source_object: String,
     /// When the items are written, RFC 3339.
     pub ingested_at: String,
-    /// `expires_at` (epoch seconds) when retention is configured.
-    pub expires_at: Option<i64>,
+    /// `RETENTION_DAYS`, when set.
+    pub retention: Option<Retention>,
+}
+
+/// How long items are kept: `expires_at` is the event time plus `days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub days: u32,
+    /// When the file is read, epoch seconds: a record whose `expires_at` is not after it is expired.
+    pub now: i64,
+}
+
+impl Retention {
+    /// `expires_at` of a record: its event time plus the retention, or, when `eventTime` is no
+    /// timestamp (CloudTrail always writes one), the time of reading plus the retention.
+    fn expires_at(&self, event_time: Option<jiff::Timestamp>) -> i64 {
+        let from = event_time.map_or(self.now, jiff::Timestamp::as_second);
+        from.saturating_add(i64::from(self.days) * SECONDS_PER_DAY)
+    }
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// What a record maps to.
+#[derive(Debug)]
+pub enum Mapped {
+    /// Its items, to write.
+    Items(RecordItems),
+    /// Already past its retention when read: nothing is written (SPEC section 3).
+    Expired { expires_at: i64 },
+}
+
+impl Mapped {
+    /// The items, unless the record is expired.
+    pub fn into_items(self) -> Option<RecordItems> {
+        match self {
+            Mapped::Items(items) => Some(items),
+            Mapped::Expired { .. } => None,
+        }
+    }
 }
 
 /// Why an A4B record gives no items.
@@ -73,8 +111,9 @@ pub enum RejectReason {
 /// or resource whose ARN is too long for a partition key gets no item (it is logged, and still
 /// listed and counted). Every item fits DynamoDB's size limit: when `record` does not, it is left
 /// out and `record_truncated` is set; when even that is not enough, the longest free-text
-/// attributes are shortened and `attributes_truncated` is set.
-pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<RecordItems, RejectReason> {
+/// attributes are shortened and `attributes_truncated` is set. With retention set, a record already
+/// past it is [`Mapped::Expired`].
+pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectReason> {
     let text = std::str::from_utf8(raw).map_err(|error| {
         RejectReason::InvalidJson(format!("invalid UTF-8 at byte {}", error.valid_up_to()))
     })?;
@@ -94,6 +133,16 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<RecordItems, Re
         });
     }
 
+    let event_time = record.event_time.parse::<jiff::Timestamp>().ok();
+    let expires_at = context
+        .retention
+        .map(|retention| (retention, retention.expires_at(event_time)));
+    if let Some((retention, expires_at)) = expires_at
+        && expires_at <= retention.now
+    {
+        return Ok(Mapped::Expired { expires_at });
+    }
+
     let mut arns = TouchedArns::default();
     for nested in [record.request_parameters, record.response_elements] {
         arns.collect_nested(nested);
@@ -101,7 +150,10 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<RecordItems, Re
     arns.collect_resources(record.resources);
     let other_pks = partition_keys_of(&arns, &record.event_id);
 
-    let shared = attributes::shared(&record, &user_key, &arns, context);
+    let mut shared = attributes::shared(&record, &user_key, &arns, context);
+    if let Some((_, expires_at)) = expires_at {
+        shared.insert("expires_at", AttrValue::N(expires_at.to_string()));
+    }
     let key_bytes =
         |pk_bytes: usize| PARTITION_KEY.len() + pk_bytes + SORT_KEY.len() + sort_key.len();
 
@@ -110,7 +162,9 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<RecordItems, Re
     } else {
         (shared.clone(), shared)
     };
-    if let Some(day) = day_of(&record.event_time) {
+    if let Some(day) = event_time.map(|time| time.strftime("%Y-%m-%d").to_string()) {
+        // `YYYY-MM-DD` of `eventTime` in UTC: the partition of the table's time index. Left out
+        // when `eventTime` is no RFC 3339 timestamp (CloudTrail always writes one).
         user_attributes.insert("day", AttrValue::S(day));
     }
     let user_fitted = attributes::fit(&mut user_attributes, key_bytes(user_pk.len()), Some(text));
@@ -134,12 +188,12 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<RecordItems, Re
 
     let mut user = Item::new(user_pk, sort_key.clone());
     user.attributes = user_attributes;
-    Ok(RecordItems {
+    Ok(Mapped::Items(RecordItems {
         sort_key,
         user: Some(user),
         other_pks: other_pks.into_iter(),
         other_attributes,
-    })
+    }))
 }
 
 /// The partition keys of a record's room items, then of its resource items; an ARN too long for a
@@ -161,13 +215,6 @@ fn partition_keys_of(arns: &TouchedArns, event_id: &str) -> Vec<String> {
             fits
         })
         .collect()
-}
-
-/// `YYYY-MM-DD` of `eventTime` in UTC: the partition of the table's time index. `None` when
-/// `eventTime` is no RFC 3339 timestamp (CloudTrail always writes one).
-fn day_of(event_time: &str) -> Option<String> {
-    let timestamp = event_time.parse::<jiff::Timestamp>().ok()?;
-    Some(timestamp.strftime("%Y-%m-%d").to_string())
 }
 
 fn log_fitted(fitted: Fitted, event_id: &str, record_bytes: usize, items: &str) {

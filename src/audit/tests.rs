@@ -15,7 +15,7 @@ fn context() -> AuditContext {
         source_object: "s3://trail/AWSLogs/123456789012/CloudTrail/us-east-1/2017/11/13/x.json.gz"
             .into(),
         ingested_at: "2026-11-25T10:00:00Z".into(),
-        expires_at: None,
+        retention: None,
     }
 }
 
@@ -33,10 +33,17 @@ fn record_with(fields: Value) -> String {
     record.to_string()
 }
 
-fn items_of(record: &str) -> Vec<Item> {
-    build_items(record.as_bytes(), &context())
+/// The items of a record that is not expired.
+fn mapped_items(record: &str, context: &AuditContext) -> Vec<Item> {
+    build_items(record.as_bytes(), context)
         .unwrap()
+        .into_items()
+        .expect("not expired")
         .collect()
+}
+
+fn items_of(record: &str) -> Vec<Item> {
+    mapped_items(record, &context())
 }
 
 /// The ARNs of the items whose partition key starts with `prefix`, in item order.
@@ -575,7 +582,10 @@ fn up_to_100_rooms_and_resources_every_item_keeps_the_record() {
 fn a_record_touching_thousands_of_rooms_costs_bytes_in_proportion_to_them() {
     let rooms: Vec<String> = (0..3000).map(|n| a4b_arn_of("room", n)).collect();
     let record = record_with(json!({ "requestParameters": {"rooms": rooms} }));
-    let mut items = build_items(record.as_bytes(), &context()).unwrap();
+    let mut items = build_items(record.as_bytes(), &context())
+        .unwrap()
+        .into_items()
+        .unwrap();
     assert_eq!(items.len(), 3001);
     let user = items.next().unwrap();
     let room_item_bytes: Vec<usize> = items.map(|item| item.size_bytes()).collect();
@@ -784,15 +794,61 @@ fn error_code_and_message_are_kept() {
 #[test]
 fn expires_at_is_set_only_when_retention_is_configured() {
     let record = record_with(json!({}));
-    assert!(!items_of(&record)[0].attributes.contains_key("expires_at"));
-    let context = AuditContext {
-        expires_at: Some(1_800_000_000),
+    for item in items_of(&record) {
+        assert!(!item.attributes.contains_key("expires_at"));
+    }
+}
+
+/// A context with `RETENTION_DAYS` = `days`, read at `now` (epoch seconds).
+fn retained(days: u32, now: i64) -> AuditContext {
+    AuditContext {
+        retention: Some(Retention { days, now }),
         ..context()
-    };
-    let items: Vec<Item> = build_items(record.as_bytes(), &context).unwrap().collect();
+    }
+}
+
+#[test]
+fn expires_at_is_the_event_time_plus_the_retention_on_every_item() {
+    // 2017-11-13T10:00:02Z is 1510567202; 30 days are 2,592,000 seconds.
+    let record =
+        record_with(json!({"requestParameters": {"roomArn": ROOM_A, "profileArn": PROFILE}}));
+    let items = mapped_items(&record, &retained(30, 1_511_000_000));
+    assert_eq!(items.len(), 3);
+    for item in &items {
+        assert_eq!(
+            item.attributes.get("expires_at"),
+            Some(&AttrValue::N("1513159202".into())),
+            "{}",
+            item.key.pk
+        );
+    }
+}
+
+#[test]
+fn a_record_already_past_its_retention_when_read_is_expired() {
+    let record = record_with(json!({}));
+    // Expires at 1513159202: read one second later, it is expired; one second before, it is not.
+    let expired = build_items(record.as_bytes(), &retained(30, 1_513_159_203)).unwrap();
+    assert!(
+        matches!(
+            expired,
+            Mapped::Expired {
+                expires_at: 1_513_159_202
+            }
+        ),
+        "{expired:?}"
+    );
+    let kept = mapped_items(&record, &retained(30, 1_513_159_201));
+    assert_eq!(kept.len(), 1);
+}
+
+#[test]
+fn without_an_event_timestamp_retention_counts_from_the_reading() {
+    let record = record_with(json!({"eventTime": "yesterday"}));
+    let items = mapped_items(&record, &retained(1, 1_800_000_000));
     assert_eq!(
         items[0].attributes.get("expires_at"),
-        Some(&AttrValue::N("1800000000".into()))
+        Some(&AttrValue::N("1800086400".into()))
     );
 }
 

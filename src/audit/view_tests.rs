@@ -15,7 +15,7 @@ fn context() -> AuditContext {
     AuditContext {
         source_object: "s3://trail/x.json.gz".into(),
         ingested_at: "2026-11-25T10:00:00Z".into(),
-        expires_at: None,
+        retention: None,
     }
 }
 
@@ -148,7 +148,7 @@ proptest! {
             ));
             return Ok(());
         };
-        let items: Vec<Item> = outcome.unwrap().collect();
+        let items: Vec<Item> = outcome.unwrap().into_items().unwrap().collect();
         let user_key = ["arn", "invokedBy", "principalId", "accountId"]
             .iter()
             .find_map(|name| text_at(&expected, &["userIdentity", name]))

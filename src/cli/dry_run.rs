@@ -10,7 +10,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::output::serialize_number;
 use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
-use crate::sink::{FailureKind, ItemSink, SinkError};
+use crate::sink::{ItemSink, SinkError};
 
 /// Where the dry run prints, shared by the sink and the command (which flushes it at the end and
 /// stops early once the reader has closed it).
@@ -100,9 +100,8 @@ impl<W: Write + Send + 'static> DryRunSink<W> {
 
 impl<W: Write + Send + 'static> ItemSink for DryRunSink<W> {
     async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
-        self.out.write_items(&items).map_err(|error| SinkError {
-            kind: FailureKind::Permanent,
-            message: format!("cannot print the items to stdout: {error}"),
+        self.out.write_items(&items).map_err(|error| {
+            SinkError::permanent(format!("cannot print the items to stdout: {error}"))
         })?;
         Ok(Vec::new())
     }
@@ -159,6 +158,7 @@ impl Serialize for ValueJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::FailureKind;
 
     fn item() -> Item {
         let mut item = Item::new(

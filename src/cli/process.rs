@@ -114,6 +114,7 @@ pub fn add_outcome(
                 object.to_string(),
                 failure.error.to_string(),
                 &failure.counts,
+                failure.is_unreconciled(),
             );
         }
     }

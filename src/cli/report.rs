@@ -27,11 +27,19 @@ pub fn write_summary(
         write!(out, ", {files_already_done} already done (--resume)")?;
     }
     writeln!(out)?;
-    writeln!(
+    write!(
         out,
         "records: {} read, {} A4B, {} other, {} rejected",
         counts.records_read, counts.a4b_records, counts.other_records, counts.records_rejected
     )?;
+    if counts.records_expired > 0 {
+        write!(
+            out,
+            " ({} of the A4B records past their retention, not written)",
+            counts.records_expired
+        )?;
+    }
+    writeln!(out)?;
     let verb = if dry_run { "printed" } else { "written" };
     writeln!(out, "items: {} {verb}", counts.items_written)?;
     if !summary.failed.is_empty() {
@@ -59,6 +67,7 @@ mod tests {
                 a4b_records: 3,
                 other_records: 6,
                 records_rejected: 1,
+                records_expired: 0,
                 items_built: 7,
                 items_written: 7,
                 write_requests: 1,

@@ -119,6 +119,27 @@ where
     read_log_threaded_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
 }
 
+/// [`read_log_threaded`] that also says, when reading stops with an error, what was counted up to
+/// there (the records read whole before the failure), so that a failed file's counts reconcile.
+pub fn read_log_threaded_counted<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+) -> Result<ReadStats, (ReadError<E>, ReadStats)>
+where
+    R: Read + Send,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    let decoded = Decoded::open(input).map_err(|error| (error.into(), ReadStats::default()))?;
+    let (inflater, inflated) = threaded::split(decoded);
+    std::thread::scope(|scope| {
+        scope.spawn(move || inflater.run());
+        // Returning drops the receiving end, which stops the inflating thread before the join.
+        scan_counted(inflated, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
+    })
+}
+
 fn read_log_threaded_buffered<R, E, F>(
     input: R,
     options: &ReaderOptions,
@@ -175,6 +196,21 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
+    scan_counted(source, options, on_record, buffer_len).map_err(|(error, _)| error)
+}
+
+/// [`scan`], with what was counted when it stops with an error.
+fn scan_counted<S, E, F>(
+    source: S,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<(ReadStats, usize), (ReadError<E>, ReadStats)>
+where
+    S: Source,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
     let input = Input::new(
         source,
         buffer_len,
@@ -182,15 +218,21 @@ where
         options.max_record_bytes,
     );
     let mut scanner = Scanner::new(input, &options.event_sources, on_record);
+    let counted = |scanner: &Scanner<_, _, _>| {
+        let mut stats: ReadStats = scanner.stats.clone();
+        stats.decompressed_bytes = scanner.input.total();
+        stats
+    };
     match scanner.document() {
         Ok(()) => {}
         Err(ReadError::Json { offset, message }) => {
-            return Err(match scanner.input.gzip_error_further_on() {
+            let error = match scanner.input.gzip_error_further_on() {
                 Some(error) => ReadError::Gzip(error),
                 None => ReadError::Json { offset, message },
-            });
+            };
+            return Err((error, counted(&scanner)));
         }
-        Err(error) => return Err(error),
+        Err(error) => return Err((error, counted(&scanner))),
     }
     let mut stats = scanner.stats.clone();
     stats.decompressed_bytes = scanner.input.total();

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_dynamodb::error::ErrorMetadata;
 use aws_sdk_dynamodb::operation::batch_write_item::{
     BatchWriteItemError, BatchWriteItemInput, BatchWriteItemOutput,
 };
@@ -10,10 +11,10 @@ use aws_sdk_dynamodb::types::error::{
     InternalServerError, ProvisionedThroughputExceededException, RequestLimitExceeded,
     ThrottlingException,
 };
-use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_mocks::{MockResponse, Rule, mock};
 
 use super::*;
-use crate::mock_dynamodb::{coded, mocked_client};
+use crate::mock_dynamodb::{coded, mocked_client, mocked_client_answering_every_call};
 use crate::writer::{ItemWriter, WriteReport, WriterOptions};
 
 const TABLE: &str = "audit-table";
@@ -310,4 +311,69 @@ async fn the_writer_retries_unprocessed_then_throttled_then_succeeds() {
         .map(|item| Some(item.key.clone()))
         .collect();
     assert_eq!(last_keys, expected);
+}
+
+/// A table that refuses, as DynamoDB refuses an item over 400 KB, every request holding `bad`, and
+/// takes every other request whole.
+fn refusing_requests_holding(bad: ItemKey) -> Rule {
+    mock!(Client::batch_write_item).then_compute_response(move |input| {
+        let holds_bad = put_items(input)
+            .iter()
+            .any(|item| key_of(item).as_ref() == Some(&bad));
+        if holds_bad {
+            MockResponse::Error(BatchWriteItemError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message("Item size has exceeded the maximum allowed size")
+                    .build(),
+            ))
+        } else {
+            MockResponse::Output(BatchWriteItemOutput::builder().build())
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_validation_error_is_a_refusal_of_the_content() {
+    let rule = refusing_requests_holding(audit_item(1).key);
+    let error = failure_of(rule).await;
+    assert_eq!(error.kind, FailureKind::Permanent);
+    assert!(error.content_refused);
+    let missing_table = failure_of(http_error(400, "ResourceNotFoundException")).await;
+    assert!(!missing_table.content_refused);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_item_dynamodb_refuses_costs_only_its_record() {
+    let items: Vec<Item> = (0..30)
+        .map(|n| {
+            let mut item = audit_item(n);
+            item.attributes
+                .insert("event_id", AttrValue::S(format!("event-{n}")));
+            item
+        })
+        .collect();
+    let rule = refusing_requests_holding(items[7].key.clone());
+    let sink = Arc::new(DynamoDbSink::new(
+        mocked_client_answering_every_call(&rule),
+        TABLE,
+    ));
+    let mut writer = ItemWriter::new(sink, WriterOptions::default());
+    for item in items {
+        writer.push(item).await.unwrap();
+    }
+
+    let error = writer.finish().await.unwrap_err();
+
+    assert_eq!(error.items_not_written, 1);
+    assert_eq!(error.report.items_written, 29);
+    assert_eq!(error.refused_records, ["event-7"]);
+    assert!(error.cause.contains("eventID event-7"), "{}", error.cause);
+    assert!(
+        error.cause.contains("ValidationException"),
+        "{}",
+        error.cause
+    );
+    // The first batch, refused; its 25 items alone; the last batch of 5.
+    assert_eq!(rule.num_calls(), 1 + 25 + 1);
 }

@@ -35,6 +35,9 @@ struct FakeSink {
     every_call: Option<Fault>,
     /// Throttles the first this many calls of each batch (told apart by its first key).
     transient_calls_per_batch: usize,
+    /// Refuses every request holding one of these keys for what it holds, as DynamoDB refuses an
+    /// item too large (`ValidationException`).
+    refused_keys: HashSet<ItemKey>,
     /// How long each call takes (in paused time), so that calls overlap.
     call_duration: Duration,
     calls: Mutex<Vec<Call>>,
@@ -75,6 +78,15 @@ impl ItemSink for FakeSink {
         }
         self.concurrent_calls.fetch_sub(1, Ordering::SeqCst);
 
+        if items
+            .iter()
+            .any(|item| self.refused_keys.contains(&item.key))
+        {
+            return Err(SinkError {
+                content_refused: true,
+                ..SinkError::permanent("Item size has exceeded the maximum allowed size".into())
+            });
+        }
         let fault = self
             .faults_by_call
             .get(&call_number)
@@ -89,16 +101,12 @@ impl ItemSink for FakeSink {
                 (to_store, unprocessed)
             }
             Some(Fault::Transient) => {
-                return Err(SinkError {
-                    kind: FailureKind::Transient,
-                    message: "throttled".into(),
-                });
+                return Err(SinkError::transient("throttled".into()));
             }
             Some(Fault::Permanent) => {
-                return Err(SinkError {
-                    kind: FailureKind::Permanent,
-                    message: "table audit not found: check TABLE_NAME and the region".into(),
-                });
+                return Err(SinkError::permanent(
+                    "table audit not found: check TABLE_NAME and the region".into(),
+                ));
             }
         };
         let mut stored = self.stored.lock().unwrap();
@@ -391,4 +399,115 @@ async fn an_empty_writer_makes_no_call() {
     let report = write_all(&sink, options(4, 5), Vec::new()).await.unwrap();
     assert_eq!(report, WriteReport::default());
     assert!(sink.calls().is_empty());
+}
+
+/// `count` items, each with the `event_id` its record would give it.
+fn event_items(count: usize) -> Vec<Item> {
+    (0..count)
+        .map(|n| {
+            let mut item = item(n, "UpdateRoom");
+            item.attributes
+                .insert("event_id", AttrValue::S(format!("event-{n}")));
+            item
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_item_the_store_refuses_never_costs_its_neighbours() {
+    let all = event_items(30);
+    let sink = Arc::new(FakeSink {
+        refused_keys: HashSet::from([all[7].key.clone()]),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(1, 5), all.clone())
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.items_not_written, 1);
+    assert_eq!(error.refused_records, ["event-7"]);
+    assert!(error.cause.contains("eventID event-7"), "{}", error.cause);
+    assert!(
+        error.cause.contains("Item size has exceeded"),
+        "{}",
+        error.cause
+    );
+    assert_eq!(error.report.items_written, 29);
+    let stored = sink.stored();
+    assert_eq!(stored.len(), 29);
+    assert!(!stored.contains_key(&all[7].key));
+    // The refused batch once, its 25 items alone, then the last batch of 5.
+    let sizes: Vec<usize> = sink.calls().iter().map(|call| call.keys.len()).collect();
+    assert_eq!(sizes, [[25].as_slice(), &[1; 25], &[5]].concat());
+    assert_eq!(error.report.batch_calls, 27);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_item_does_not_stop_the_other_batches() {
+    let all = event_items(200);
+    let refused: HashSet<ItemKey> = [3, 60, 61, 199].map(|n| all[n].key.clone()).into();
+    let sink = Arc::new(FakeSink {
+        refused_keys: refused.clone(),
+        call_duration: Duration::from_millis(10),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(3, 5), all.clone())
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.items_not_written, 4);
+    assert_eq!(
+        error.refused_records,
+        ["event-3", "event-60", "event-61", "event-199"]
+    );
+    let stored = sink.stored();
+    assert_eq!(stored.len(), 196);
+    for item in &all {
+        assert_eq!(stored.contains_key(&item.key), !refused.contains(&item.key));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_item_alone_in_its_batch_is_sent_once() {
+    let all = event_items(1);
+    let sink = Arc::new(FakeSink {
+        refused_keys: HashSet::from([all[0].key.clone()]),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(1, 5), all).await.unwrap_err();
+    assert_eq!(error.items_not_written, 1);
+    assert_eq!(sink.calls().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_batch_holds_more_than_max_batch_bytes() {
+    let large: Vec<Item> = (0..40)
+        .map(|n| {
+            let mut item = item(n, "UpdateRoom");
+            // 150, 250 or 350 KB, as records near DynamoDB's item limit.
+            let bytes = 150_000 + (n % 3) * 100_000;
+            item.attributes
+                .insert("record", AttrValue::S("x".repeat(bytes)));
+            item
+        })
+        .collect();
+    let sink = Arc::new(FakeSink::default());
+    let report = write_all(&sink, options(4, 5), large.clone())
+        .await
+        .unwrap();
+    assert_eq!(report.items_written, 40);
+    let size_of: HashMap<ItemKey, usize> = large
+        .iter()
+        .map(|item| (item.key.clone(), item.size_bytes()))
+        .collect();
+    for call in sink.calls() {
+        let bytes: usize = call.keys.iter().map(|key| size_of[key]).sum();
+        assert!(
+            bytes <= MAX_BATCH_BYTES,
+            "{bytes} bytes in {} items",
+            call.keys.len()
+        );
+    }
+    // Two items of 150 and 250 KB fit together; each batch is as full as the byte cap lets it be.
+    assert!(sink.calls().len() < 40, "{}", sink.calls().len());
 }

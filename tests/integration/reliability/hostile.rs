@@ -30,7 +30,7 @@ fn context() -> AuditContext {
     AuditContext {
         source_object: "s3://trail/AWSLogs/x.json.gz".to_owned(),
         ingested_at: "2026-01-01T00:00:00Z".to_owned(),
-        expires_at: None,
+        retention: None,
     }
 }
 
@@ -61,7 +61,9 @@ pub(super) fn read_and_map(bytes: &[u8]) -> Result<Mapped, ReadError<Never>> {
                 .map(|record| record.get("eventSource").cloned().unwrap_or(Value::Null));
             mapped.matched_sources.push(source);
             match audit::build_items(raw, &context) {
-                Ok(items) => mapped.items.extend(items),
+                Ok(mapped_record) => mapped
+                    .items
+                    .extend(mapped_record.into_items().into_iter().flatten()),
                 Err(_) => mapped.mapping_rejected += 1,
             }
         }

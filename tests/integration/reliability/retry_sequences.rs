@@ -95,8 +95,10 @@ async fn three_server_errors_fail_the_open_after_exactly_three_attempts() {
         .build();
     let source = S3Source::new(lambda_s3_client(&[&responses]).await);
     let error = read_all(&source).await.unwrap_err();
+    // The message names the HTTP status and S3's error code (none here), not "unhandled".
     assert!(
-        matches!(&error, SourceError::Other(message) if message.starts_with("GetObject failed")),
+        matches!(&error, SourceError::Other(message)
+            if message == "GetObject failed with no error code (HTTP 503)"),
         "{error:?}"
     );
     // The answer after the third error was never asked for.
@@ -131,4 +133,20 @@ async fn access_denied_is_not_retried() {
         Err(SourceError::AccessDenied)
     ));
     assert_eq!(responses.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_get_object_failure_after_the_retries_names_the_http_status_and_the_s3_error_code() {
+    let responses = mock!(Client::get_object)
+        .sequence()
+        .http_status(503, Some(SLOW_DOWN.to_owned()))
+        .times(3)
+        .build();
+    let source = S3Source::new(lambda_s3_client(&[&responses]).await);
+    let error = read_all(&source).await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("GetObject failed with SlowDown (HTTP 503)"),
+        "{error}"
+    );
+    assert!(!error.contains("unhandled"), "{error}");
 }
