@@ -35,4 +35,5 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod telemetry;
+pub mod time_index;
 pub mod writer;

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::a4b_records::{self, ACCOUNT_ID, ApiModel, Caller, OTHER_ACCOUNT_ID, REGION};
+use crate::scenario;
 
 /// The bucket the sample logs live in, locally.
 pub const BUCKET: &str = "a4b-audit-local-trail";
@@ -158,6 +159,7 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
             bytes: gzip(log_file_text(&other_records, &a4b_records).as_bytes()),
         });
     }
+    let scenario_keys = scenario_logs(&model, &mut files);
     let [single, second, organization, spaced] = &plans;
     let digest_key = format!(
         "AWSLogs/{ACCOUNT_ID}/CloudTrail-Digest/{REGION}/2023/07/10/{ACCOUNT_ID}_CloudTrail-Digest_{REGION}_a4b-trail_{REGION}_20230710T131500Z.json.gz"
@@ -183,6 +185,14 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
             sns_event(4, "CloudTrail validation message."),
         ),
         ("s3-test-event.json", sns_event(5, &s3_test_event())),
+        (
+            // The last file first: the room histories do not depend on the order.
+            "cloudtrail-delivery-scenario.json",
+            sns_event(
+                6,
+                &cloudtrail_delivery(&[&scenario_keys[2], &scenario_keys[0], &scenario_keys[1]]),
+            ),
+        ),
     ];
     for (name, event) in events {
         let mut text = serde_json::to_string_pretty(&event).unwrap_or_default();
@@ -193,6 +203,24 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
         });
     }
     Ok(files)
+}
+
+/// The log files of [`scenario`] (A4B records only), added to `files`; their keys, in time order.
+fn scenario_logs(model: &ApiModel, files: &mut Vec<SampleFile>) -> Vec<String> {
+    let steps = scenario::steps();
+    let keys = scenario::log_keys();
+    for ((_, _, _, numbers), key) in scenario::FILES.iter().zip(&keys) {
+        let records: Vec<String> = steps
+            .iter()
+            .filter(|step| numbers.contains(&step.number))
+            .map(|step| scenario::record(model, step).to_string())
+            .collect();
+        files.push(SampleFile {
+            path: Path::new(LOGS_DIR).join(key),
+            bytes: gzip(log_file_text(&[], &records).as_bytes()),
+        });
+    }
+    keys
 }
 
 /// Writes the files under `out`, creating directories as needed.

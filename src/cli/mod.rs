@@ -10,14 +10,18 @@ mod discover;
 mod dry_run;
 mod error;
 mod inputs;
+mod membership;
 mod output;
 mod process;
 mod progress;
 mod query;
 mod report;
+mod room_history;
 mod source;
 mod summaries;
+mod table_reader;
 mod time_range;
+mod timeline;
 
 use std::process::ExitCode;
 

@@ -17,6 +17,8 @@ pub enum Format {
     Json,
     /// Comma-separated values with a header line.
     Csv,
+    /// One self-contained HTML page (no network): a timeline for `query`, a table otherwise.
+    Html,
 }
 
 /// Writes `rows` under `headers` in columns aligned for a terminal.

@@ -33,6 +33,13 @@ impl Kind {
         }
     }
 
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Rooms => "Rooms",
+            Kind::Users => "Users",
+        }
+    }
+
     fn csv_headers(self) -> [&'static str; 3] {
         match self {
             Kind::Rooms => ["room_arn", "event_count", "last_event_time"],
@@ -112,6 +119,10 @@ fn print_summaries(
                 write_item_json(out, item)?;
             }
             Ok(())
+        }
+        Format::Html => {
+            let rows: Vec<Vec<String>> = items.iter().map(summary_row).collect();
+            super::timeline::write_html_table(out, kind.title(), &kind.headers(), &rows)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! code expects it. Each test reads the template and fails when its property breaks.
 
 mod cfn;
+mod time_index;
 
 use std::collections::BTreeSet;
 
@@ -383,6 +384,7 @@ fn table_keys_match_the_code() {
         json!([
             { "AttributeName": PARTITION_KEY, "AttributeType": "S" },
             { "AttributeName": SORT_KEY, "AttributeType": "S" },
+            { "AttributeName": a4b_audit::time_index::DAY_ATTRIBUTE, "AttributeType": "S" },
         ])
     );
 }

@@ -4,9 +4,11 @@
 mod backfill;
 mod dry_run;
 mod errors;
+mod history;
 mod ledger;
 mod listing;
 mod query;
+mod timeline;
 
 use std::process::{Command, Output};
 
