@@ -5,10 +5,13 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::notification::ObjectRef;
 
@@ -59,6 +62,37 @@ pub struct ObjectBody {
     pub stored_bytes: Option<u64>,
 }
 
+impl ObjectBody {
+    /// The body as a stream that notes in `failed` whether the stream itself failed.
+    pub fn watched(self, failed: Arc<AtomicBool>) -> WatchedBody {
+        WatchedBody {
+            inner: self.reader,
+            failed,
+        }
+    }
+}
+
+/// An object's byte stream that notes when the stream itself failed (a connection reset, a body
+/// cut short), as opposed to its bytes being wrong: only the former is worth reading again.
+pub struct WatchedBody {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl AsyncRead for WatchedBody {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = self.inner.as_mut().poll_read(context, buffer);
+        if let Poll::Ready(Err(_)) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
 /// Why an object could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -74,8 +108,20 @@ pub enum SourceError {
     Unsupported(String, &'static str),
     #[error("cannot open the local file: {0}")]
     LocalFile(#[source] std::io::Error),
+    /// S3 refused the request for a reason a retry does not change (e.g. an archived object).
+    #[error("{0}")]
+    Refused(String),
+    /// Throttling, 5xx, timeouts, a connection that failed: what the SDK's retries did not
+    /// overcome, but a later attempt may.
     #[error("{0}")]
     Other(String),
+}
+
+impl SourceError {
+    /// Whether opening the object again may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SourceError::Other(_))
+    }
 }
 
 /// Opens objects for reading.
@@ -158,14 +204,28 @@ fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
             Some("NoSuchKey") | Some("NotFound") => return SourceError::NotFound,
             _ => {}
         }
-        if service_error.raw().status().as_u16() == 403 {
+        let status = service_error.raw().status().as_u16();
+        if status == 403 {
             return SourceError::AccessDenied;
         }
+        let throttled = matches!(
+            service_error.err().code(),
+            Some("SlowDown" | "RequestTimeout" | "Throttling" | "ThrottlingException")
+        );
+        if status < 500 && status != 429 && !throttled {
+            return SourceError::Refused(format!(
+                "GetObject failed: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            ));
+        }
     }
-    SourceError::Other(format!(
-        "GetObject failed: {}",
-        aws_sdk_s3::error::DisplayErrorContext(&error)
-    ))
+    let details = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
+    if matches!(error, SdkError::ConstructionFailure(_))
+        || details.to_ascii_lowercase().contains("credential")
+    {
+        return SourceError::Refused(format!("GetObject failed: {details}"));
+    }
+    SourceError::Other(format!("GetObject failed: {details}"))
 }
 
 #[cfg(test)]
