@@ -4,6 +4,9 @@
 //! over two days; each record is a generated record of its operation (API model) whose parameters
 //! are set to the scenario's resources, with the model's member names.
 
+use std::path::Path;
+use std::process::Command;
+
 use serde_json::{Map, Value, json};
 
 use crate::a4b_records::{self, ACCOUNT_ID, ApiModel, Caller, REGION};
@@ -304,6 +307,31 @@ pub fn log_keys() -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Prints what `a4b-audit query --room` shows for the scenario's two rooms (run-local's last
+/// words), with the CLI binary next to the Lambda's and `env` pointing it at the local table.
+pub fn show_room_histories(cli_binary: &Path, env: &[(&str, &str)]) {
+    if !cli_binary.is_file() {
+        println!(
+            "\n(build the CLI, cargo build --bin a4b-audit, to see the rooms' histories here)"
+        );
+        return;
+    }
+    for (name, room) in [("North", north_room()), ("South", south_room())] {
+        println!("\n==> the {name} room's history: a4b-audit query --room {room}");
+        let output = Command::new(cli_binary)
+            .args(["query", "--room", &room])
+            .envs(env.iter().copied())
+            .output();
+        match output {
+            Ok(output) => {
+                print!("{}", String::from_utf8_lossy(&output.stdout));
+                print!("{}", String::from_utf8_lossy(&output.stderr));
+            }
+            Err(error) => println!("cannot run {}: {error}", cli_binary.display()),
+        }
+    }
 }
 
 #[cfg(test)]
