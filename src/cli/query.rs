@@ -23,6 +23,7 @@ use super::room_history::{self, ShownEvent};
 use super::table_reader::{EventFilter, PartitionKey, QuerySpec, TableItem, TableReader};
 use super::time_range::TimeBound;
 use super::timeline::{self, Lanes, Timeline};
+use crate::keys;
 
 /// Partitions read at once (a room's resources, the days of a window).
 const PARTITIONS_IN_FLIGHT: usize = 8;
@@ -133,15 +134,15 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
             printer.periods = history.periods;
         }
         Subject::Room { arn, direct: true } => {
-            let partition = PartitionKey::Table(format!("ROOM#{arn}"));
+            let partition = PartitionKey::Table(keys::room_pk(arn));
             print_partition(&reader, &mut printer, &args, partition, &filter, limit).await?;
         }
         Subject::User(key) => {
-            let partition = PartitionKey::Table(format!("USER#{key}"));
+            let partition = PartitionKey::Table(keys::user_pk(key));
             print_partition(&reader, &mut printer, &args, partition, &filter, limit).await?;
         }
         Subject::Resource(arn) => {
-            let partition = PartitionKey::Table(format!("RESOURCE#{arn}"));
+            let partition = PartitionKey::Table(keys::resource_pk(arn));
             print_partition(&reader, &mut printer, &args, partition, &filter, limit).await?;
         }
         Subject::Window => {
@@ -205,12 +206,12 @@ pub async fn read_room_history(
         page_size,
     };
     let room_items = reader
-        .query_all(&spec(PartitionKey::Table(format!("ROOM#{room_arn}"))))
+        .query_all(&spec(PartitionKey::Table(keys::room_pk(room_arn))))
         .await?;
     let candidates = room_history::candidates(room_arn, &room_items);
     let resource_items: Vec<(String, Vec<TableItem>)> = futures::stream::iter(candidates)
         .map(|arn| {
-            let spec = spec(PartitionKey::Table(format!("RESOURCE#{arn}")));
+            let spec = spec(PartitionKey::Table(keys::resource_pk(arn)));
             async move { reader.query_all(&spec).await.map(|items| (arn, items)) }
         })
         .buffered(PARTITIONS_IN_FLIGHT)
