@@ -211,7 +211,7 @@ pub async fn read_room_history(
     let candidates = room_history::candidates(room_arn, &room_items);
     let resource_items: Vec<(String, Vec<TableItem>)> = futures::stream::iter(candidates)
         .map(|arn| {
-            let spec = spec(PartitionKey::Table(keys::resource_pk(arn)));
+            let spec = spec(PartitionKey::Table(keys::resource_pk(&arn)));
             async move { reader.query_all(&spec).await.map(|items| (arn, items)) }
         })
         .buffered(PARTITIONS_IN_FLIGHT)
