@@ -159,7 +159,7 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
             bytes: gzip(log_file_text(&other_records, &a4b_records).as_bytes()),
         });
     }
-    let scenario_keys = scenario_logs(&model, &mut files);
+    let scenario_keys = scenario_logs(&model, reference_dir, &plans, &mut files)?;
     let [single, second, organization, spaced] = &plans;
     let digest_key = format!(
         "AWSLogs/{ACCOUNT_ID}/CloudTrail-Digest/{REGION}/2023/07/10/{ACCOUNT_ID}_CloudTrail-Digest_{REGION}_a4b-trail_{REGION}_20230710T131500Z.json.gz"
@@ -205,11 +205,22 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
     Ok(files)
 }
 
-/// The log files of [`scenario`] (A4B records only), added to `files`; their keys, in time order.
-fn scenario_logs(model: &ApiModel, files: &mut Vec<SampleFile>) -> Vec<String> {
+/// The log files of [`scenario`], added to `files`, its A4B records among other services' records
+/// of the reference logs as in every trail; their keys, in time order.
+fn scenario_logs(
+    model: &ApiModel,
+    reference_dir: &Path,
+    plans: &[LogPlan],
+    files: &mut Vec<SampleFile>,
+) -> Result<Vec<String>, SampleError> {
     let steps = scenario::steps();
     let keys = scenario::log_keys();
-    for ((_, _, _, numbers), key) in scenario::FILES.iter().zip(&keys) {
+    for (((_, _, _, numbers), key), plan) in scenario::FILES.iter().zip(&keys).zip(plans) {
+        let other_records = reference_records(
+            &reference_dir
+                .join("cloudtrail/logfiles/invictus-ir_aws_dataset")
+                .join(plan.reference_log),
+        )?;
         let records: Vec<String> = steps
             .iter()
             .filter(|step| numbers.contains(&step.number))
@@ -217,10 +228,10 @@ fn scenario_logs(model: &ApiModel, files: &mut Vec<SampleFile>) -> Vec<String> {
             .collect();
         files.push(SampleFile {
             path: Path::new(LOGS_DIR).join(key),
-            bytes: gzip(log_file_text(&[], &records).as_bytes()),
+            bytes: gzip(log_file_text(&other_records, &records).as_bytes()),
         });
     }
-    keys
+    Ok(keys)
 }
 
 /// Writes the files under `out`, creating directories as needed.
