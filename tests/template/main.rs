@@ -1,6 +1,7 @@
 //! The safety properties of template.yaml (issue 3): least privilege, nothing lost, the table as the
 //! code expects it. Each test reads the template and fails when its property breaks.
 
+mod backfill;
 mod cfn;
 mod time_index;
 
