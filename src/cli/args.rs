@@ -79,6 +79,7 @@ Running it twice is safe; --resume skips files already recorded as processed.")]
   a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --direct
   a4b-audit query --resource arn:aws:a4b:us-east-1:123456789012:device/abc/def
   a4b-audit query --user arn:aws:iam::123456789012:user/alice --limit 20
+  a4b-audit query --user arn:aws:iam::123456789012:user/alice --format csv > alice.csv
   a4b-audit query --from 2023-05-12T14:00:00Z --to 2023-05-12T16:00:00Z
   a4b-audit query --from 2023-01-01 --to 2023-12-31 --event DeleteRoom --errors
   a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --format html > room.html
