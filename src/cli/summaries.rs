@@ -112,8 +112,7 @@ fn print_activity(
             Ok(())
         }
         Format::Html => {
-            let rows: Vec<Vec<String>> = items.iter().map(summary_row).collect();
-            super::timeline::write_html_table(out, kind.title(), &kind.headers(), &rows)
+            super::timeline::write_html_table(out, kind.title(), &kind.headers(), &rows())
         }
     }
 }
