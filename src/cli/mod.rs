@@ -28,6 +28,7 @@ mod dry_run;
 mod error;
 mod inputs;
 mod membership;
+mod on_aws;
 mod output;
 mod plan;
 mod process;

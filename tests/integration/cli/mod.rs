@@ -7,6 +7,7 @@ mod errors;
 mod history;
 mod ledger;
 mod listing;
+mod on_aws;
 mod output;
 mod query;
 mod seen;
