@@ -4,6 +4,7 @@
 mod backfill;
 mod cfn;
 mod time_index;
+mod triggers;
 
 use std::collections::BTreeSet;
 
@@ -135,12 +136,11 @@ fn function_reads_only_from_the_log_bucket_it_is_told_about() {
 
 #[test]
 fn function_is_triggered_by_the_trail_topic() {
+    // By default (Trigger SNS); the other triggers are checked in `triggers`.
     let template = Template::load();
-    let events = template.properties(FUNCTION)["Events"].as_object().unwrap();
-    assert_eq!(events.len(), 1, "the function has one trigger");
-    let (_, event) = events.iter().next().unwrap();
-    assert_eq!(event["Type"], "SNS");
-    let topics = if_branches(&event["Properties"]["Topic"]);
+    let subscription = template.properties("TrailSubscription");
+    assert_eq!(subscription["Protocol"], "lambda");
+    let topics = if_branches(&subscription["TopicArn"]);
     assert_eq!(
         topics,
         vec![&reference("TrailTopic"), &reference("ExistingTopicArn")]
@@ -313,13 +313,10 @@ fn failed_events_go_to_the_failure_queue() {
 #[test]
 fn notifications_sns_cannot_deliver_go_to_the_failure_queue() {
     let template = Template::load();
-    let events = template.properties(FUNCTION)["Events"].as_object().unwrap();
-    for event in events.values() {
-        assert_eq!(
-            event["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
-            get_att(QUEUE, "Arn")
-        );
-    }
+    assert_eq!(
+        template.properties("TrailSubscription")["RedrivePolicy"]["deadLetterTargetArn"],
+        get_att(QUEUE, "Arn")
+    );
     let queue_policy = template.properties("FailureQueuePolicy");
     assert_eq!(queue_policy["Queues"], json!([reference(QUEUE)]));
     let sns_statement = as_list(&queue_policy["PolicyDocument"]["Statement"])
