@@ -46,5 +46,6 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod telemetry;
+pub mod time_index;
 pub mod trigger;
 pub mod writer;

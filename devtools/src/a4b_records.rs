@@ -92,6 +92,17 @@ impl ApiModel {
         self.shapes.get(name)
     }
 
+    /// The member names of an operation's `input` or `output` shape, as CloudTrail logs them
+    /// (`roomArn`).
+    pub fn member_names(&self, operation: &str, direction: &str) -> Vec<String> {
+        self.operation_shape(operation, direction)
+            .and_then(|shape| self.shape(shape))
+            .and_then(|shape| shape.get("members"))
+            .and_then(Value::as_object)
+            .map(|members| members.keys().map(|name| lower_camel(name)).collect())
+            .unwrap_or_default()
+    }
+
     fn operation_shape(&self, operation: &str, direction: &str) -> Option<&str> {
         self.operations
             .get(operation)?
@@ -365,6 +376,19 @@ fn new_arn(kind: ResourceKind, rng: &mut Rng) -> String {
 /// A room ARN of this generator's account.
 pub fn room_arn(seed: u64) -> String {
     new_arn(ResourceKind::Room, &mut Rng::new(seed))
+}
+
+/// A device, profile or skill group ARN of this generator's account.
+pub fn device_arn(seed: u64) -> String {
+    new_arn(ResourceKind::Device, &mut Rng::new(seed))
+}
+
+pub fn profile_arn(seed: u64) -> String {
+    new_arn(ResourceKind::Profile, &mut Rng::new(seed))
+}
+
+pub fn skill_group_arn(seed: u64) -> String {
+    new_arn(ResourceKind::SkillGroup, &mut Rng::new(seed))
 }
 
 /// Builds one record of `operation` made by `caller`. Unknown operations give a record with no

@@ -159,6 +159,7 @@ pub async fn run_local(events_dir: &Path, lambda_binary: &Path) -> Result<bool, 
 
     let items = moto::scan_items(&aws.dynamodb, TABLE).await?;
     print!("\n{}", describe_items(&items));
+    crate::scenario::show_room_histories(&lambda_binary.with_file_name("a4b-audit"), &env);
     process.stop().await;
     println!(
         "\nthe function's own output (logs) is in {}",

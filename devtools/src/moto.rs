@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
+
+use crate::time_index;
 
 /// Region every local client uses; moto accepts any.
 pub const LOCAL_REGION: &str = "us-east-1";
@@ -367,7 +369,8 @@ pub async fn put_object(
     Ok(())
 }
 
-/// The audit table as the SAM template declares it: `pk`/`sk` (both String), on-demand.
+/// The audit table as the SAM template declares it: `pk`/`sk` (both String), on-demand, with the
+/// time index (`day`/`sk`, the attributes of [`time_index::PROJECTED_ATTRIBUTES`]).
 pub async fn create_audit_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -388,13 +391,33 @@ pub async fn create_audit_table(
     };
     let (pk_definition, pk_key) = key_attribute("pk", KeyType::Hash)?;
     let (sk_definition, sk_key) = key_attribute("sk", KeyType::Range)?;
+    let (day_definition, day_key) = key_attribute(time_index::DAY_ATTRIBUTE, KeyType::Hash)?;
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(time_index::TIME_INDEX)
+        .key_schema(day_key)
+        .key_schema(sk_key.clone())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(
+                    time_index::PROJECTED_ATTRIBUTES
+                        .iter()
+                        .map(|name| name.to_string())
+                        .collect(),
+                ))
+                .build(),
+        )
+        .build()
+        .map_err(|error| AwsCallError::new(action(), error))?;
     client
         .create_table()
         .table_name(table)
         .attribute_definitions(pk_definition)
         .attribute_definitions(sk_definition)
+        .attribute_definitions(day_definition)
         .key_schema(pk_key)
         .key_schema(sk_key)
+        .global_secondary_indexes(index)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::a4b_records::{self, ACCOUNT_ID, ApiModel, Caller, OTHER_ACCOUNT_ID, REGION};
+use crate::scenario;
 
 /// The bucket the sample logs live in, locally.
 pub const BUCKET: &str = "a4b-audit-local-trail";
@@ -158,6 +159,7 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
             bytes: gzip(log_file_text(&other_records, &a4b_records).as_bytes()),
         });
     }
+    let scenario_keys = scenario_logs(&model, reference_dir, &plans, &mut files)?;
     let [single, second, organization, spaced] = &plans;
     let digest_key = format!(
         "AWSLogs/{ACCOUNT_ID}/CloudTrail-Digest/{REGION}/2023/07/10/{ACCOUNT_ID}_CloudTrail-Digest_{REGION}_a4b-trail_{REGION}_20230710T131500Z.json.gz"
@@ -249,6 +251,14 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
                 ],
             ),
         ),
+        (
+            // The last file first: the room histories do not depend on the order.
+            "cloudtrail-delivery-scenario.json",
+            sns_event(
+                6,
+                &cloudtrail_delivery(&[&scenario_keys[2], &scenario_keys[0], &scenario_keys[1]]),
+            ),
+        ),
     ];
     for (name, event) in events {
         let mut text = serde_json::to_string_pretty(&event).unwrap_or_default();
@@ -259,6 +269,35 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
         });
     }
     Ok(files)
+}
+
+/// The log files of [`scenario`], added to `files`, its A4B records among other services' records
+/// of the reference logs as in every trail; their keys, in time order.
+fn scenario_logs(
+    model: &ApiModel,
+    reference_dir: &Path,
+    plans: &[LogPlan],
+    files: &mut Vec<SampleFile>,
+) -> Result<Vec<String>, SampleError> {
+    let steps = scenario::steps();
+    let keys = scenario::log_keys();
+    for (((_, _, _, numbers), key), plan) in scenario::FILES.iter().zip(&keys).zip(plans) {
+        let other_records = reference_records(
+            &reference_dir
+                .join("cloudtrail/logfiles/invictus-ir_aws_dataset")
+                .join(plan.reference_log),
+        )?;
+        let records: Vec<String> = steps
+            .iter()
+            .filter(|step| numbers.contains(&step.number))
+            .map(|step| scenario::record(model, step).to_string())
+            .collect();
+        files.push(SampleFile {
+            path: Path::new(LOGS_DIR).join(key),
+            bytes: gzip(log_file_text(&other_records, &records).as_bytes()),
+        });
+    }
+    Ok(keys)
 }
 
 /// Writes the files under `out`, creating directories as needed.

@@ -165,7 +165,7 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
     if let Some(day) = event_time.map(|time| time.strftime("%Y-%m-%d").to_string()) {
         // `YYYY-MM-DD` of `eventTime` in UTC: the partition of the table's time index. Left out
         // when `eventTime` is no RFC 3339 timestamp (CloudTrail always writes one).
-        user_attributes.insert("day", AttrValue::S(day));
+        user_attributes.insert(crate::time_index::DAY_ATTRIBUTE, AttrValue::S(day));
     }
     let user_fitted = attributes::fit(&mut user_attributes, key_bytes(user_pk.len()), Some(text));
     log_fitted(user_fitted, &record.event_id, text.len(), "user item");

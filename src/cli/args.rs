@@ -78,15 +78,25 @@ failed files; run it again to process only what earlier runs did not finish:
   a4b-audit backfill s3://trail-bucket --on-aws --stack a4b-audit --max-concurrency 200")]
     Backfill(BackfillArgs),
 
-    /// Print the audit history of one room or one user, in time order.
+    /// Print the audit history of a room, a user or a resource, or everything in a time window.
     #[command(after_help = "Examples:
   a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc \\
     --from 2023-05-01 --to 2023-05-31
+  a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --direct
+  a4b-audit query --resource arn:aws:a4b:us-east-1:123456789012:device/abc/def
   a4b-audit query --user arn:aws:iam::123456789012:user/alice --limit 20
   a4b-audit query --user arn:aws:iam::123456789012:user/alice --format csv > alice.csv
+  a4b-audit query --from 2023-05-12T14:00:00Z --to 2023-05-12T16:00:00Z
+  a4b-audit query --from 2023-01-01 --to 2023-12-31 --event DeleteRoom --errors
+  a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --format html > room.html
 
+--room shows the room's own events and, marked in the VIA column, those of each device, profile
+and skill group during the time it belonged to the room; --direct only the room's own.
+Without --room, --user or --resource, the events of the whole account between --from and --to
+come from the table's time index, in time order.
 --from/--to take a date (2023-05-01: the whole day) or an RFC 3339 time (2023-05-01T12:00:00Z).
---format json prints every attribute of each item, one JSON object per line.")]
+--format json prints every attribute of each item, one JSON object per line; html writes one
+self-contained page with the events on a time axis.")]
     Query(QueryArgs),
 
     /// List the rooms seen, with their number of events and last activity.
@@ -215,27 +225,49 @@ pub struct BackfillArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("partition").required(true).multiple(false))]
+#[command(group = clap::ArgGroup::new("partition").multiple(false))]
 pub struct QueryArgs {
-    /// The room's ARN.
+    /// The room's ARN: its own events and those of its devices, profiles and skill groups while
+    /// they belonged to it.
     #[arg(long, group = "partition", value_name = "ARN")]
     pub room: Option<String>,
+
+    /// With --room: only the room's own events (its partition).
+    #[arg(long)]
+    pub direct: bool,
 
     /// The user key (the identity's ARN, else invokedBy, principalId or account id).
     #[arg(long, group = "partition", value_name = "KEY")]
     pub user: Option<String>,
 
-    /// From this date or time (inclusive).
+    /// Any other Alexa for Business resource's ARN (device, profile, skill group, ...).
+    #[arg(long, group = "partition", value_name = "ARN")]
+    pub resource: Option<String>,
+
+    /// From this date or time (inclusive). Without --room, --user or --resource: required, and
+    /// the whole account's events are read from the time index.
     #[arg(long, value_parser = parse_time_bound, value_name = "T")]
     pub from: Option<TimeBound>,
 
-    /// Up to this date (the whole day) or time (inclusive).
+    /// Up to this date (the whole day) or time (inclusive). Default: now.
     #[arg(long, value_parser = parse_time_bound, value_name = "T")]
     pub to: Option<TimeBound>,
+
+    /// Only events with this name (e.g. DeleteRoom).
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+
+    /// Only failed calls (events with an error code).
+    #[arg(long)]
+    pub errors: bool,
 
     /// At most this many events (the earliest ones).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
+
+    /// Items read per request (default: DynamoDB's pages of up to 1 MB); every page is read.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: Option<u32>,
 
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -384,15 +416,13 @@ mod tests {
     }
 
     #[test]
-    fn query_needs_exactly_one_of_room_and_user() {
-        let error = parse(&["query"]).unwrap_err();
-        assert_eq!(
-            error.kind(),
-            clap::error::ErrorKind::MissingRequiredArgument
-        );
+    fn query_takes_at_most_one_of_room_user_and_resource() {
         let error = parse(&["query", "--room", "r", "--user", "u"]).unwrap_err();
         assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let error = parse(&["query", "--resource", "d", "--user", "u"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
         assert!(parse(&["query", "--user", "u"]).is_ok());
+        assert!(parse(&["query", "--from", "2023-05-01"]).is_ok());
     }
 
     #[test]

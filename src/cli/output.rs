@@ -21,6 +21,8 @@ pub enum Format {
     Json,
     /// Comma-separated values with a header line.
     Csv,
+    /// One self-contained HTML page (no network): a timeline for `query`, a table otherwise.
+    Html,
 }
 
 /// Blanks between two columns.

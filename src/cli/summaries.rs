@@ -37,6 +37,13 @@ impl Kind {
         }
     }
 
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Rooms => "Rooms",
+            Kind::Users => "Users",
+        }
+    }
+
     fn csv_headers(self) -> [&'static str; 3] {
         match self {
             Kind::Rooms => ["room_arn", "event_count", "last_event_time"],
@@ -103,6 +110,9 @@ fn print_activity(
                 )?;
             }
             Ok(())
+        }
+        Format::Html => {
+            super::timeline::write_html_table(out, kind.title(), &kind.headers(), &rows())
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod backfill;
 mod cfn;
+mod time_index;
 mod triggers;
 
 use std::collections::BTreeSet;
@@ -375,6 +376,7 @@ fn table_keys_match_the_code() {
         json!([
             { "AttributeName": PARTITION_KEY, "AttributeType": "S" },
             { "AttributeName": SORT_KEY, "AttributeType": "S" },
+            { "AttributeName": a4b_audit::time_index::DAY_ATTRIBUTE, "AttributeType": "S" },
         ])
     );
 }

@@ -4,12 +4,14 @@
 mod backfill;
 mod dry_run;
 mod errors;
+mod history;
 mod ledger;
 mod listing;
 mod on_aws;
 mod output;
 mod query;
 mod seen;
+mod timeline;
 
 use std::process::{Command, Output};
 
