@@ -11,7 +11,7 @@ ensure_venv() {
   if [[ -f $stamp ]] && cmp -s "$lock" "$stamp"; then
     return 0
   fi
-  echo "==> installing the pinned Python tools into .venv (moto, cfn-lint, cargo-lambda, zig)" >&2
+  echo "==> installing the pinned Python tools into .venv (moto, cfn-lint, aws-sam-translator, cargo-lambda, zig)" >&2
   if [[ ! -x $A4B_VENV/bin/python ]]; then
     python3 -m venv "$A4B_VENV"
   fi

@@ -2,6 +2,7 @@
 //! code expects it. Each test reads the template and fails when its property breaks.
 
 mod cfn;
+mod lint_gate;
 
 use std::collections::BTreeSet;
 
