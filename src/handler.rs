@@ -4,9 +4,10 @@ use aws_lambda_events::event::sns::SnsEvent;
 use lambda_runtime::LambdaEvent;
 use tokio::time::Instant;
 
+use crate::invocation::SnsMessage;
 use crate::ledger::FileLedger;
 use crate::metrics;
-use crate::pipeline::{Pipeline, SnsMessage};
+use crate::object::Pipeline;
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
 use crate::summary::InvocationSummary;

@@ -11,7 +11,11 @@
 //! 5. [`audit`] maps one record to its user item and one item per room it touches.
 //! 6. [`writer`] batches items (25 a request, no key twice), keeps several batches in flight and
 //!    retries what the [`sink`] (DynamoDB) could not take.
-//! 7. [`pipeline`] runs one invocation over all of this and returns its [`summary`].
+//! 7. [`handover`] runs the reader on a blocking thread and hands its items to the writer.
+//! 8. [`object`] is the per-object step: the gate (key class, allowed buckets, deadline), the
+//!    hand-over, re-reads of a body cut short, and the ledger's record of the file.
+//! 9. [`invocation`] takes the messages of any trigger to one outcome per object and the
+//!    invocation's [`summary`]; [`handler`] turns them into the trigger's response.
 //!
 //! The steps 1, 2, 4 and 5 are pure: they know nothing of AWS SDK types.
 
@@ -21,6 +25,8 @@ pub mod cli;
 pub mod config;
 pub mod dynamodb_errors;
 pub mod handler;
+pub mod handover;
+pub mod invocation;
 pub mod item;
 pub mod ledger;
 pub mod log_key;
@@ -28,7 +34,7 @@ pub mod metrics;
 #[cfg(test)]
 mod mock_dynamodb;
 pub mod notification;
-pub mod pipeline;
+pub mod object;
 pub mod reader;
 pub mod retry;
 pub mod sink;

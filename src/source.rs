@@ -5,10 +5,13 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::notification::ObjectRef;
 
@@ -57,6 +60,37 @@ pub struct ObjectBody {
     pub reader: Pin<Box<dyn AsyncRead + Send>>,
     /// The stored size, when the source knows it.
     pub stored_bytes: Option<u64>,
+}
+
+impl ObjectBody {
+    /// The body as a stream that notes in `failed` whether the stream itself failed.
+    pub fn watched(self, failed: Arc<AtomicBool>) -> WatchedBody {
+        WatchedBody {
+            inner: self.reader,
+            failed,
+        }
+    }
+}
+
+/// An object's byte stream that notes when the stream itself failed (a connection reset, a body
+/// cut short), as opposed to its bytes being wrong: only the former is worth reading again.
+pub struct WatchedBody {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+    failed: Arc<AtomicBool>,
+}
+
+impl AsyncRead for WatchedBody {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = self.inner.as_mut().poll_read(context, buffer);
+        if let Poll::Ready(Err(_)) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
 }
 
 /// Why an object could not be opened.

@@ -2,7 +2,7 @@
 
 use a4b_audit::config::Config;
 use a4b_audit::ledger::DynamoDbLedger;
-use a4b_audit::pipeline::{Pipeline, PipelineOptions};
+use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::DynamoDbSink;
 use a4b_audit::source::S3Source;
 use a4b_audit::{aws, handler, telemetry};

@@ -12,7 +12,7 @@ use super::progress::Progress;
 use super::{Outcome, clients, report};
 use crate::ledger::{DynamoDbLedger, FileMarkerLookup, ProcessedBy};
 use crate::notification::ObjectRef;
-use crate::pipeline::{ObjectOutcome, Pipeline, PipelineOptions};
+use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
 use crate::sink::DynamoDbSink;
 use crate::source::{ObjectLocation, S3Source};
 use crate::summary::InvocationSummary;

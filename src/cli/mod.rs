@@ -1,6 +1,6 @@
 //! The operator CLI `a4b-audit`: process log files, backfill a bucket, read the history back.
 //!
-//! It reuses the Lambda's [`Pipeline`](crate::pipeline::Pipeline), sources, sink and ledger, so a file
+//! It reuses the Lambda's [`Pipeline`](crate::object::Pipeline), sources, sink and ledger, so a file
 //! processed here gives exactly the items the Lambda would write.
 
 mod args;

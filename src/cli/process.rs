@@ -8,7 +8,7 @@ use super::error::CliError;
 use super::source::CliSource;
 use super::{Outcome, clients, inputs, report};
 use crate::ledger::{DynamoDbLedger, FileLedger, ProcessedBy};
-use crate::pipeline::{ObjectOutcome, Pipeline, PipelineOptions};
+use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
 use crate::sink::{DynamoDbSink, ItemSink};
 use crate::source::{LocalFileSource, ObjectLocation, ObjectSource, S3Source};
 use crate::summary::InvocationSummary;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use a4b_audit::config::Config;
 use a4b_audit::handler::{self, InvocationFailed};
 use a4b_audit::ledger::{DynamoDbLedger, FileLedger};
-use a4b_audit::pipeline::{Pipeline, PipelineOptions};
+use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
 use a4b_audit::source::{ObjectSource, S3Source};
 use a4b_audit::summary::InvocationSummary;

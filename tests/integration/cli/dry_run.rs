@@ -1,7 +1,7 @@
 //! `process --dry-run` prints exactly the items the Lambda's pipeline writes for the same file.
 
 use a4b_audit::notification::ObjectRef;
-use a4b_audit::pipeline::ObjectOutcome;
+use a4b_audit::object::ObjectOutcome;
 use a4b_audit::source::ObjectLocation;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;

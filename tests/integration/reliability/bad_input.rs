@@ -8,7 +8,7 @@ use std::io::Write;
 use a4b_audit::config::Config;
 use a4b_audit::handler::InvocationFailed;
 use a4b_audit::ledger::FileLedger;
-use a4b_audit::pipeline::{Pipeline, PipelineOptions};
+use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::ItemSink;
 use a4b_audit::source::ObjectSource;
 use a4b_audit_devtools::fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};

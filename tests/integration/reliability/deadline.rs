@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use a4b_audit::pipeline::{PipelineOptions, SnsMessage};
+use a4b_audit::invocation::SnsMessage;
+use a4b_audit::object::PipelineOptions;
 use a4b_audit_devtools::fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule, Operation};
 use a4b_audit_devtools::runtime_api::Outcome;
 use a4b_audit_devtools::{LambdaProcess, RuntimeApi};

@@ -3,7 +3,7 @@
 //! the invocation fails and names the object and what failed.
 
 use a4b_audit::handler::InvocationFailed;
-use a4b_audit::pipeline::{PipelineOptions, READ_ATTEMPTS};
+use a4b_audit::object::{PipelineOptions, READ_ATTEMPTS};
 use a4b_audit::summary::InvocationSummary;
 use a4b_audit_devtools::fault_proxy::{
     Fault, FaultCounts, FaultPlan, FaultProxy, FaultRule, Operation,

@@ -1,52 +1,29 @@
-//! One invocation: messages -> objects -> records -> items -> sink, and its summary.
-//!
-//! Each object is read on a blocking thread (gunzip and the record scanner are CPU work) while this
-//! task writes the items it hands over, so reading and writing overlap and memory stays bounded by the
-//! channel between them and the writer's batches in flight.
+//! The per-object step: one object is opened, read, its items written and its processing
+//! recorded, under the object's gate (key class, allowed buckets), its read-retry policy and the
+//! invocation's deadline. Every trigger's objects take this same path (see [`crate::invocation`]).
 
-use std::collections::BTreeSet;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, ReadBuf};
-
-use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::io::SyncIoBridge;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-use crate::audit::{self, AuditContext};
+use crate::audit::AuditContext;
 use crate::config::Config;
-use crate::item::Item;
+use crate::handover::{self, WriterStopped};
 use crate::ledger::{FileActivity, FileLedger, FileMarker, LedgerError, NoLedger, ProcessedBy};
 use crate::log_key;
-use crate::notification::{self, Notification};
-use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
+use crate::reader::{ReadError, ReaderOptions};
 use crate::sink::ItemSink;
 use crate::source::{ObjectLocation, ObjectSource, SourceError};
-use crate::summary::{InvocationSummary, ObjectCounts};
-use crate::writer::{ItemWriter, WriteError, WriterOptions};
-
-/// Items the reading thread hands to the writer at a time. Each hand-over may wake the writer's
-/// thread, so they go in bundles rather than one record at a time.
-const ITEMS_PER_HANDOVER: usize = 100;
-/// Bundles that may wait between the reading thread and the writer.
-const HANDOVERS_IN_CHANNEL: usize = 8;
+use crate::summary::ObjectCounts;
+use crate::writer::{WriteError, WriterOptions};
 
 /// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
 /// opening an object, but not a body cut short; reading again from the start is safe because item
 /// writes are idempotent.
 pub const READ_ATTEMPTS: u32 = 3;
-
-/// One SNS message of an event: its id (for logs) and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnsMessage {
-    pub message_id: String,
-    pub text: String,
-}
 
 /// How objects are processed, besides [`Config`].
 #[derive(Debug, Clone)]
@@ -118,11 +95,6 @@ pub struct ObjectFailure {
     pub counts: ObjectCounts,
 }
 
-/// The writer stopped taking items, so reading stops too (its error is reported instead).
-#[derive(Debug, thiserror::Error)]
-#[error("the item writer stopped")]
-pub struct WriterStopped;
-
 /// What became of one object.
 #[derive(Debug)]
 pub enum ObjectOutcome {
@@ -163,86 +135,6 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             config: self.config,
             options: self.options,
         }
-    }
-
-    /// Processes every object the messages name, each once, and sums up.
-    pub async fn run(
-        &self,
-        messages: &[SnsMessage],
-        deadline: Option<Instant>,
-    ) -> InvocationSummary {
-        let mut summary = InvocationSummary {
-            messages: messages.len() as u64,
-            ..InvocationSummary::default()
-        };
-        let mut seen = BTreeSet::new();
-        for message in messages {
-            let objects = match notification::decode_message(&message.text) {
-                Notification::Objects { objects, ignored } => {
-                    for entry in &ignored {
-                        warn!(message_id = %message.message_id, entry = %entry, "notification entry ignored");
-                    }
-                    if objects.is_empty() {
-                        summary.messages_without_objects += 1;
-                    }
-                    objects
-                }
-                Notification::CloudTrailValidation => {
-                    info!(message_id = %message.message_id, "CloudTrail validation message: nothing to do");
-                    summary.messages_without_objects += 1;
-                    continue;
-                }
-                Notification::S3TestEvent => {
-                    info!(message_id = %message.message_id, "S3 test event: nothing to do");
-                    summary.messages_without_objects += 1;
-                    continue;
-                }
-                Notification::Unrecognized(reason) => {
-                    warn!(
-                        message_id = %message.message_id,
-                        message_bytes = message.text.len(),
-                        reason = %reason,
-                        "message is neither a CloudTrail nor an S3 notification: ignored"
-                    );
-                    summary.messages_without_objects += 1;
-                    continue;
-                }
-            };
-            for object in objects {
-                if !seen.insert(object.clone()) {
-                    continue;
-                }
-                let uri = object.to_string();
-                match self
-                    .process_object(&ObjectLocation::S3(object), deadline)
-                    .await
-                {
-                    ObjectOutcome::Processed(counts) => summary.add_processed(&counts),
-                    ObjectOutcome::Skipped(reason) => {
-                        info!(object = %uri, reason, "skipped");
-                        summary.add_skipped(uri, reason.to_owned());
-                    }
-                    ObjectOutcome::Failed(failure) => {
-                        summary.add_failed(uri, failure.error.to_string(), &failure.counts);
-                    }
-                }
-            }
-        }
-        info!(
-            messages = summary.messages,
-            objects_processed = summary.objects_processed,
-            objects_skipped = summary.objects_skipped,
-            objects_failed = summary.objects_failed,
-            records_read = summary.counts.records_read,
-            a4b_records = summary.counts.a4b_records,
-            other_records = summary.counts.other_records,
-            records_rejected = summary.counts.records_rejected,
-            items_built = summary.counts.items_built,
-            items_written = summary.counts.items_written,
-            write_requests = summary.counts.write_requests,
-            "invocation summary"
-        );
-        summary
     }
 
     /// Processes one object: skipped when its key is no CloudTrail log file (unless
@@ -397,54 +289,33 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             event_sources: self.config.event_sources.clone(),
             max_decompressed_bytes: self.config.max_object_bytes,
         };
-        let context = self.audit_context(object);
-        let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
-        let uri = object.to_string();
-        let input = SyncIoBridge::new(WatchedBody {
-            inner: body.reader,
-            failed: transport_failed,
-        });
-        let reading = tokio::task::spawn_blocking(move || {
-            read_records(input, &reader_options, &context, &uri, items_tx)
-        });
-
-        let mut writer = ItemWriter::new(Arc::clone(&self.sink), self.options.writer.clone());
-        let mut write_failure = None;
-        let mut activity = FileActivity::default();
-        'receive: while let Some(items) = items_rx.recv().await {
-            for item in items {
-                activity.observe(&item);
-                if let Err(error) = writer.push(item).await {
-                    write_failure = Some(error);
-                    break 'receive;
-                }
-            }
-        }
-        // Closing the channel makes a reader that is still going stop at its next record.
-        drop(items_rx);
-        let write_result = match write_failure {
-            Some(error) => Err(error),
-            None => writer.finish().await,
-        };
-
-        let (read_result, mut counts) = reading.await.map_err(|error| {
+        let transfer = handover::transfer(
+            body.watched(transport_failed),
+            reader_options,
+            self.audit_context(object),
+            Arc::clone(&self.sink),
+            self.options.writer.clone(),
+        )
+        .await
+        .map_err(|error| {
             (
                 ObjectError::ReaderThread(error.to_string()),
                 ObjectCounts::default(),
             )
         })?;
-        if let Ok(report) = &write_result {
+        let mut counts = transfer.counts;
+        if let Ok(report) = &transfer.write {
             // An item replaced in its batch by a later one with the same key (a record repeated in
             // the file) is covered by that write: it counts as written.
             counts.items_written = report.items_written + report.duplicates_replaced;
             counts.write_requests = report.batch_calls;
         }
-        match (read_result, write_result) {
+        match (transfer.read, transfer.write) {
             (_, Err(error)) => Err((ObjectError::Write(error), counts)),
             (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
             (Ok(()), Ok(_)) => {
                 if counts.records_reconcile() && counts.items_reconcile() {
-                    Ok((counts, activity))
+                    Ok((counts, transfer.activity))
                 } else {
                     Err((ObjectError::Unreconciled { counts }, counts))
                 }
@@ -462,94 +333,6 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             source_object: object.to_string(),
             ingested_at: now.to_string(),
             expires_at,
-        }
-    }
-}
-
-/// An object's byte stream that notes when the stream itself failed (a connection reset, a body
-/// cut short), as opposed to its bytes being wrong: only the former is worth reading again.
-struct WatchedBody {
-    inner: Pin<Box<dyn AsyncRead + Send>>,
-    failed: Arc<AtomicBool>,
-}
-
-impl AsyncRead for WatchedBody {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffer: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let polled = self.inner.as_mut().poll_read(context, buffer);
-        if let Poll::Ready(Err(_)) = &polled {
-            self.failed.store(true, Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-/// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.
-/// Inflation runs on a second thread, so gunzip and the scan each take a core and a file takes about
-/// as long as the slower of the two.
-fn read_records(
-    input: impl std::io::Read + Send,
-    options: &ReaderOptions,
-    context: &AuditContext,
-    uri: &str,
-    items_tx: mpsc::Sender<Vec<Item>>,
-) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
-    let mut counts = ObjectCounts::default();
-    let mut mapping_rejected = 0;
-    let mut bundle = Vec::with_capacity(ITEMS_PER_HANDOVER);
-    let result = reader::read_log_threaded(input, options, |event| {
-        match event {
-            RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
-                Ok(items) => {
-                    counts.a4b_records += 1;
-                    counts.items_built += items.len() as u64;
-                    if items_tx.is_closed() {
-                        return Err(WriterStopped);
-                    }
-                    bundle.extend(items);
-                    if bundle.len() >= ITEMS_PER_HANDOVER {
-                        let full =
-                            std::mem::replace(&mut bundle, Vec::with_capacity(ITEMS_PER_HANDOVER));
-                        items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
-                    }
-                }
-                Err(reason) => {
-                    mapping_rejected += 1;
-                    warn!(object = uri, record_index = index, reason = %reason, "record rejected");
-                }
-            },
-            RecordEvent::Rejected { index, reason } => {
-                warn!(object = uri, record_index = index, reason = %reason, "record rejected");
-            }
-        }
-        Ok(())
-    });
-    let result = result.and_then(|stats| {
-        if !bundle.is_empty() {
-            items_tx
-                .blocking_send(bundle)
-                .map_err(|_| ReadError::Consumer(WriterStopped))?;
-        }
-        Ok(stats)
-    });
-    match result {
-        Ok(stats) => {
-            debug!(
-                object = uri,
-                decompressed_bytes = stats.decompressed_bytes,
-                "file read"
-            );
-            counts.records_read = stats.records;
-            counts.other_records = stats.other;
-            counts.records_rejected = stats.rejected + mapping_rejected;
-            (Ok(()), counts)
-        }
-        Err(error) => {
-            counts.records_rejected += mapping_rejected;
-            (Err(error), counts)
         }
     }
 }

@@ -1,0 +1,150 @@
+//! The reader-to-writer hand-over of one object: its records are read on a blocking thread (gunzip
+//! and the record scanner are CPU work) and mapped to items there, while the calling task writes the
+//! items it is handed, so reading and writing overlap and memory stays bounded by the channel between
+//! them and the writer's batches in flight.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::io::SyncIoBridge;
+use tracing::{debug, warn};
+
+use crate::audit::{self, AuditContext};
+use crate::item::Item;
+use crate::ledger::FileActivity;
+use crate::reader::{self, ReadError, ReaderOptions, RecordEvent};
+use crate::sink::ItemSink;
+use crate::source::WatchedBody;
+use crate::summary::ObjectCounts;
+use crate::writer::{ItemWriter, WriteError, WriteReport, WriterOptions};
+
+/// Items the reading thread hands to the writer at a time. Each hand-over may wake the writer's
+/// thread, so they go in bundles rather than one record at a time.
+const ITEMS_PER_HANDOVER: usize = 100;
+/// Bundles that may wait between the reading thread and the writer.
+const HANDOVERS_IN_CHANNEL: usize = 8;
+
+/// The writer stopped taking items, so reading stops too (its error is reported instead).
+#[derive(Debug, thiserror::Error)]
+#[error("the item writer stopped")]
+pub struct WriterStopped;
+
+/// What one hand-over did: how the reading and the writing ended, and what was counted.
+pub(crate) struct Transfer {
+    pub read: Result<(), ReadError<WriterStopped>>,
+    pub write: Result<WriteReport, WriteError>,
+    /// Counted by the reading thread; `items_written` and `write_requests` are left for the caller
+    /// to take from the write report.
+    pub counts: ObjectCounts,
+    pub activity: FileActivity,
+}
+
+/// Reads `body` on a blocking thread and writes the items of its records to `sink`.
+///
+/// Fails only when the reading thread itself could not be joined.
+pub(crate) async fn transfer<K: ItemSink>(
+    body: WatchedBody,
+    reader_options: ReaderOptions,
+    context: AuditContext,
+    sink: Arc<K>,
+    writer_options: WriterOptions,
+) -> Result<Transfer, tokio::task::JoinError> {
+    let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
+    let input = SyncIoBridge::new(body);
+    let reading = tokio::task::spawn_blocking(move || {
+        read_records(input, &reader_options, &context, items_tx)
+    });
+
+    let mut writer = ItemWriter::new(sink, writer_options);
+    let mut write_failure = None;
+    let mut activity = FileActivity::default();
+    'receive: while let Some(items) = items_rx.recv().await {
+        for item in items {
+            activity.observe(&item);
+            if let Err(error) = writer.push(item).await {
+                write_failure = Some(error);
+                break 'receive;
+            }
+        }
+    }
+    // Closing the channel makes a reader that is still going stop at its next record.
+    drop(items_rx);
+    let write = match write_failure {
+        Some(error) => Err(error),
+        None => writer.finish().await,
+    };
+    let (read, counts) = reading.await?;
+    Ok(Transfer {
+        read,
+        write,
+        counts,
+        activity,
+    })
+}
+
+/// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.
+/// Inflation runs on a second thread, so gunzip and the scan each take a core and a file takes about
+/// as long as the slower of the two.
+fn read_records(
+    input: impl std::io::Read + Send,
+    options: &ReaderOptions,
+    context: &AuditContext,
+    items_tx: mpsc::Sender<Vec<Item>>,
+) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
+    let uri = context.source_object.as_str();
+    let mut counts = ObjectCounts::default();
+    let mut mapping_rejected = 0;
+    let mut bundle = Vec::with_capacity(ITEMS_PER_HANDOVER);
+    let result = reader::read_log_threaded(input, options, |event| {
+        match event {
+            RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
+                Ok(items) => {
+                    counts.a4b_records += 1;
+                    counts.items_built += items.len() as u64;
+                    if items_tx.is_closed() {
+                        return Err(WriterStopped);
+                    }
+                    bundle.extend(items);
+                    if bundle.len() >= ITEMS_PER_HANDOVER {
+                        let full =
+                            std::mem::replace(&mut bundle, Vec::with_capacity(ITEMS_PER_HANDOVER));
+                        items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
+                    }
+                }
+                Err(reason) => {
+                    mapping_rejected += 1;
+                    warn!(object = uri, record_index = index, reason = %reason, "record rejected");
+                }
+            },
+            RecordEvent::Rejected { index, reason } => {
+                warn!(object = uri, record_index = index, reason = %reason, "record rejected");
+            }
+        }
+        Ok(())
+    });
+    let result = result.and_then(|stats| {
+        if !bundle.is_empty() {
+            items_tx
+                .blocking_send(bundle)
+                .map_err(|_| ReadError::Consumer(WriterStopped))?;
+        }
+        Ok(stats)
+    });
+    match result {
+        Ok(stats) => {
+            debug!(
+                object = uri,
+                decompressed_bytes = stats.decompressed_bytes,
+                "file read"
+            );
+            counts.records_read = stats.records;
+            counts.other_records = stats.other;
+            counts.records_rejected = stats.rejected + mapping_rejected;
+            (Ok(()), counts)
+        }
+        Err(error) => {
+            counts.records_rejected += mapping_rejected;
+            (Err(error), counts)
+        }
+    }
+}

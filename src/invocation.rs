@@ -1,0 +1,184 @@
+//! The invocation layer: the messages a trigger hands over -> the objects they name -> one outcome
+//! per object and the invocation's summary. Every trigger plugs in here, and maps the outcomes back
+//! to the response it owes (an error, `batchItemFailures`, task results); below this layer every
+//! object takes the same path ([`crate::object`]).
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::ledger::FileLedger;
+use crate::notification::{self, Notification, ObjectRef};
+use crate::object::{ObjectOutcome, Pipeline};
+use crate::sink::ItemSink;
+use crate::source::{ObjectLocation, ObjectSource};
+use crate::summary::InvocationSummary;
+
+/// One SNS message of an event: its id (for logs) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnsMessage {
+    pub message_id: String,
+    pub text: String,
+}
+
+/// One message a trigger hands over (an SNS record, an SQS message, a task), decoded: its id (for
+/// logs and for the trigger's response) and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    /// The size of the message as it arrived, for the warning about one of no known shape.
+    pub message_bytes: usize,
+    pub notification: Notification,
+}
+
+/// What became of one object of an invocation.
+#[derive(Debug)]
+pub struct ObjectReport {
+    pub object: ObjectRef,
+    pub outcome: ObjectOutcome,
+}
+
+/// The outcome of every object of an invocation, and its summary.
+#[derive(Debug)]
+pub struct Invocation {
+    pub summary: InvocationSummary,
+    /// Each object once, in the order it was first named.
+    pub objects: Vec<ObjectReport>,
+    /// For each delivery, the indices in `objects` of the objects it named.
+    named: Vec<Vec<usize>>,
+}
+
+impl Invocation {
+    /// The objects that the `delivery`-th delivery named (an object named twice is processed once
+    /// and reported to both).
+    pub fn objects_of(&self, delivery: usize) -> impl Iterator<Item = &ObjectReport> {
+        self.named
+            .get(delivery)
+            .into_iter()
+            .flatten()
+            .filter_map(|&index| self.objects.get(index))
+    }
+}
+
+impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
+    /// The SNS path: decodes each message and processes every object they name, each once.
+    pub async fn run(
+        &self,
+        messages: &[SnsMessage],
+        deadline: Option<Instant>,
+    ) -> InvocationSummary {
+        let deliveries = messages
+            .iter()
+            .map(|message| Delivery {
+                id: message.message_id.clone(),
+                message_bytes: message.text.len(),
+                notification: notification::decode_message(&message.text),
+            })
+            .collect();
+        self.invoke(deliveries, deadline).await.summary
+    }
+
+    /// Processes every object the deliveries name, each once, and sums up.
+    pub async fn invoke(&self, deliveries: Vec<Delivery>, deadline: Option<Instant>) -> Invocation {
+        let mut invocation = Invocation {
+            summary: InvocationSummary {
+                messages: deliveries.len() as u64,
+                ..InvocationSummary::default()
+            },
+            objects: Vec::new(),
+            named: Vec::with_capacity(deliveries.len()),
+        };
+        let mut seen: BTreeMap<ObjectRef, usize> = BTreeMap::new();
+        for delivery in deliveries {
+            let mut named = Vec::new();
+            for object in objects_named(delivery, &mut invocation.summary) {
+                if let Some(&index) = seen.get(&object) {
+                    named.push(index);
+                    continue;
+                }
+                let index = invocation.objects.len();
+                seen.insert(object.clone(), index);
+                named.push(index);
+                let outcome = self
+                    .process_object(&ObjectLocation::S3(object.clone()), deadline)
+                    .await;
+                add_to_summary(&mut invocation.summary, &object, &outcome);
+                invocation.objects.push(ObjectReport { object, outcome });
+            }
+            invocation.named.push(named);
+        }
+        log_summary(&invocation.summary);
+        invocation
+    }
+}
+
+/// The objects a delivery names; a delivery that names none is counted and logged.
+fn objects_named(delivery: Delivery, summary: &mut InvocationSummary) -> Vec<ObjectRef> {
+    let message_id = delivery.id;
+    match delivery.notification {
+        Notification::Objects { objects, ignored } => {
+            for entry in &ignored {
+                warn!(message_id = %message_id, entry = %entry, "notification entry ignored");
+            }
+            if objects.is_empty() {
+                summary.messages_without_objects += 1;
+            }
+            objects
+        }
+        Notification::CloudTrailValidation => {
+            info!(message_id = %message_id, "CloudTrail validation message: nothing to do");
+            summary.messages_without_objects += 1;
+            Vec::new()
+        }
+        Notification::S3TestEvent => {
+            info!(message_id = %message_id, "S3 test event: nothing to do");
+            summary.messages_without_objects += 1;
+            Vec::new()
+        }
+        Notification::Unrecognized(reason) => {
+            warn!(
+                message_id = %message_id,
+                message_bytes = delivery.message_bytes,
+                reason = %reason,
+                "message is neither a CloudTrail nor an S3 notification: ignored"
+            );
+            summary.messages_without_objects += 1;
+            Vec::new()
+        }
+    }
+}
+
+fn add_to_summary(summary: &mut InvocationSummary, object: &ObjectRef, outcome: &ObjectOutcome) {
+    match outcome {
+        ObjectOutcome::Processed(counts) => summary.add_processed(counts),
+        ObjectOutcome::Skipped(reason) => {
+            info!(object = %object, reason, "skipped");
+            summary.add_skipped(object.to_string(), (*reason).to_owned());
+        }
+        ObjectOutcome::Failed(failure) => {
+            summary.add_failed(
+                object.to_string(),
+                failure.error.to_string(),
+                &failure.counts,
+            );
+        }
+    }
+}
+
+fn log_summary(summary: &InvocationSummary) {
+    info!(
+        messages = summary.messages,
+        objects_processed = summary.objects_processed,
+        objects_skipped = summary.objects_skipped,
+        objects_failed = summary.objects_failed,
+        records_read = summary.counts.records_read,
+        a4b_records = summary.counts.a4b_records,
+        other_records = summary.counts.other_records,
+        records_rejected = summary.counts.records_rejected,
+        items_built = summary.counts.items_built,
+        items_written = summary.counts.items_written,
+        write_requests = summary.counts.write_requests,
+        "invocation summary"
+    );
+}
