@@ -1,61 +1,36 @@
-//! The Lambda side of an invocation: SNS event in, summary or error out.
+//! The Lambda side of an invocation: any trigger's payload in, the response it expects or an error
+//! out (see [`crate::trigger`]).
 
-use aws_lambda_events::event::sns::SnsEvent;
 use lambda_runtime::LambdaEvent;
+use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::invocation::SnsMessage;
 use crate::ledger::FileLedger;
 use crate::metrics;
 use crate::object::Pipeline;
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
 use crate::summary::InvocationSummary;
+use crate::trigger::{InvocationError, Response, Trigger};
 
-/// Some objects failed: the invocation fails so that Lambda retries it and, in the end, keeps the
-/// notification in the on-failure destination.
-#[derive(Debug, thiserror::Error)]
-#[error("{} of {} object(s) failed: {}", .summary.objects_failed, .summary.objects_processed + .summary.objects_failed, failures(.summary))]
-pub struct InvocationFailed {
-    pub summary: InvocationSummary,
-}
-
-fn failures(summary: &InvocationSummary) -> String {
-    summary
-        .failed
-        .iter()
-        .map(|note| format!("{}: {}", note.object, note.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Handles one SNS event.
+/// Handles one event of any trigger: recognises it, processes the objects it names and answers as
+/// that trigger expects.
 pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
     pipeline: &Pipeline<S, K, L>,
-    event: LambdaEvent<SnsEvent>,
-) -> Result<InvocationSummary, InvocationFailed> {
+    event: LambdaEvent<Value>,
+) -> Result<Response, InvocationError> {
     let remaining = remaining_time(&event.context);
     tracing::debug!(
         remaining_ms = remaining.map(|left| left.as_millis() as u64),
         "invocation deadline"
     );
     let deadline = remaining.map(|remaining| Instant::now() + remaining);
-    let messages: Vec<SnsMessage> = event
-        .payload
-        .records
-        .into_iter()
-        .map(|record| SnsMessage {
-            message_id: record.sns.message_id,
-            text: record.sns.message,
-        })
-        .collect();
-    let summary = pipeline.run(&messages, deadline).await;
-    emit_metrics(&summary, &event.context.env_config.function_name);
-    if summary.objects_failed > 0 {
-        Err(InvocationFailed { summary })
-    } else {
-        Ok(summary)
-    }
+    let trigger = Trigger::recognise(event.payload).inspect_err(|error| {
+        tracing::error!(error = %error, "payload not recognised");
+    })?;
+    let invocation = pipeline.invoke(trigger.deliveries(), deadline).await;
+    emit_metrics(&invocation.summary, &event.context.env_config.function_name);
+    trigger.respond(invocation)
 }
 
 /// Writes the invocation's figures to stdout as one CloudWatch EMF line (see [`metrics`]).
@@ -91,10 +66,10 @@ fn remaining_time(context: &lambda_runtime::Context) -> Option<std::time::Durati
     remaining
 }
 
-impl From<InvocationFailed> for lambda_runtime::Diagnostic {
-    fn from(failure: InvocationFailed) -> Self {
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(failure: InvocationError) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: "ObjectsFailed".to_owned(),
+            error_type: failure.error_type().to_owned(),
             error_message: failure.to_string(),
         }
     }

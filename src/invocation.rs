@@ -22,14 +22,37 @@ pub struct SnsMessage {
     pub text: String,
 }
 
-/// One message a trigger hands over (an SNS record, an SQS message, a task), decoded: its id (for
-/// logs and for the trigger's response) and what it says.
+/// One message a trigger hands over (an SNS record, an SQS message, a task, a map item), decoded:
+/// its id (for logs) and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: String,
     /// The size of the message as it arrived, for the warning about one of no known shape.
     pub message_bytes: usize,
     pub notification: Notification,
+    pub keys: KeyForm,
+}
+
+/// How far the keys of a delivery can be trusted to be the stored keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyForm {
+    /// As stored (decoded already where the trigger encodes them).
+    AsNamed,
+    /// As stored, as observed, but undocumented (EventBridge): a key with `+` or `%` that answers
+    /// NoSuchKey is tried once more form-decoded.
+    MaybeFormEncoded,
+}
+
+impl Delivery {
+    /// An SNS message (or an SQS body carrying one), decoded.
+    pub fn decoded(id: String, message: &str) -> Self {
+        Delivery {
+            id,
+            message_bytes: message.len(),
+            notification: notification::decode_message(message),
+            keys: KeyForm::AsNamed,
+        }
+    }
 }
 
 /// What became of one object of an invocation.
@@ -46,7 +69,7 @@ pub struct Invocation {
     /// Each object once, in the order it was first named.
     pub objects: Vec<ObjectReport>,
     /// For each delivery, the indices in `objects` of the objects it named.
-    named: Vec<Vec<usize>>,
+    pub named: Vec<Vec<usize>>,
 }
 
 impl Invocation {
@@ -70,11 +93,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     ) -> InvocationSummary {
         let deliveries = messages
             .iter()
-            .map(|message| Delivery {
-                id: message.message_id.clone(),
-                message_bytes: message.text.len(),
-                notification: notification::decode_message(&message.text),
-            })
+            .map(|message| Delivery::decoded(message.message_id.clone(), &message.text))
             .collect();
         self.invoke(deliveries, deadline).await.summary
     }
@@ -91,6 +110,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         };
         let mut seen: BTreeMap<ObjectRef, usize> = BTreeMap::new();
         for delivery in deliveries {
+            let keys = delivery.keys;
             let mut named = Vec::new();
             for object in objects_named(delivery, &mut invocation.summary) {
                 if let Some(&index) = seen.get(&object) {
@@ -100,9 +120,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
                 let index = invocation.objects.len();
                 seen.insert(object.clone(), index);
                 named.push(index);
-                let outcome = self
-                    .process_object(&ObjectLocation::S3(object.clone()), deadline)
-                    .await;
+                let (object, outcome) = self.process_named(object, keys, deadline).await;
                 add_to_summary(&mut invocation.summary, &object, &outcome);
                 invocation.objects.push(ObjectReport { object, outcome });
             }
@@ -110,6 +128,42 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
         log_summary(&invocation.summary);
         invocation
+    }
+}
+
+impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
+    /// Processes one object as named; for [`KeyForm::MaybeFormEncoded`], a key with `+` or `%`
+    /// that answers NoSuchKey is tried once more form-decoded. Gives the object that was read.
+    async fn process_named(
+        &self,
+        object: ObjectRef,
+        keys: KeyForm,
+        deadline: Option<Instant>,
+    ) -> (ObjectRef, ObjectOutcome) {
+        let outcome = self
+            .process_object(&ObjectLocation::S3(object.clone()), deadline)
+            .await;
+        if keys != KeyForm::MaybeFormEncoded
+            || !outcome.is_not_found()
+            || !object.key.contains(['+', '%'])
+        {
+            return (object, outcome);
+        }
+        let Ok(decoded_key) = notification::form_decode_key(&object.key) else {
+            return (object, outcome);
+        };
+        if decoded_key == object.key {
+            return (object, outcome);
+        }
+        let decoded = ObjectRef {
+            bucket: object.bucket,
+            key: decoded_key,
+        };
+        info!(object = %decoded, "no object under the key as sent: trying the form-decoded key");
+        let outcome = self
+            .process_object(&ObjectLocation::S3(decoded.clone()), deadline)
+            .await;
+        (decoded, outcome)
     }
 }
 

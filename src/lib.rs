@@ -15,7 +15,9 @@
 //! 8. [`object`] is the per-object step: the gate (key class, allowed buckets, deadline), the
 //!    hand-over, re-reads of a body cut short, and the ledger's record of the file.
 //! 9. [`invocation`] takes the messages of any trigger to one outcome per object and the
-//!    invocation's [`summary`]; [`handler`] turns them into the trigger's response.
+//!    invocation's [`summary`].
+//! 10. [`trigger`] recognises a payload, hands its messages to the invocation and turns the
+//!     outcomes into the response that trigger expects; [`handler`] is the Lambda's entry.
 //!
 //! The steps 1, 2, 4 and 5 are pure: they know nothing of AWS SDK types.
 
@@ -41,4 +43,5 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod telemetry;
+pub mod trigger;
 pub mod writer;

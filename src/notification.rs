@@ -123,7 +123,7 @@ pub fn decode_message(message: &str) -> Notification {
     if fields.contains_key("s3Bucket") || fields.contains_key("s3ObjectKey") {
         decode_cloudtrail_delivery(&fields)
     } else if let Some(Value::Array(records)) = fields.get("Records") {
-        decode_s3_event(records)
+        decode_s3_records(records)
     } else if fields.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         Notification::S3TestEvent
     } else {
@@ -158,8 +158,9 @@ fn decode_cloudtrail_delivery(fields: &Map<String, Value>) -> Notification {
     named.into_notification()
 }
 
+/// The `Records` of an S3 event notification,
 /// `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{…}}]}`.
-fn decode_s3_event(records: &[Value]) -> Notification {
+pub fn decode_s3_records(records: &[Value]) -> Notification {
     let from_s3 =
         |record: &Value| record.get("eventSource").and_then(Value::as_str) == Some("aws:s3");
     if !records.iter().any(from_s3) {
@@ -206,44 +207,32 @@ fn s3_record_object(record: &Value) -> Result<ObjectRef, IgnoreReason> {
         .ok_or(IgnoreReason::MissingKey)?;
     Ok(ObjectRef {
         bucket: bucket.to_owned(),
-        key: decode_s3_event_key(encoded_key)?,
+        key: form_decode_key(encoded_key)?,
     })
 }
 
-/// Decodes a key as S3 event notifications encode it: `+` is a space, `%XX` a byte, and the bytes
-/// must be UTF-8. A `%` without two hex digits is refused rather than guessed at: S3 always sends
-/// a literal `%` as `%25`.
-fn decode_s3_event_key(encoded_key: &str) -> Result<String, IgnoreReason> {
-    let mut bytes = Vec::with_capacity(encoded_key.len());
-    let mut rest = encoded_key.bytes();
-    while let Some(byte) = rest.next() {
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let high = rest.next().and_then(hex_digit_value);
-                let low = rest.next().and_then(hex_digit_value);
-                let (Some(high), Some(low)) = (high, low) else {
-                    return Err(IgnoreReason::MalformedEscape {
-                        encoded_key: encoded_key.to_owned(),
-                    });
-                };
-                bytes.push((high << 4) | low);
-            }
-            other => bytes.push(other),
-        }
+/// Decodes a key as S3 event notifications and S3 Batch Operations encode it (form-URL-encoding):
+/// `+` is a space, `%XX` a byte, and the bytes must be UTF-8. A `%` without two hex digits is
+/// refused rather than guessed at: S3 always sends a literal `%` as `%25`.
+pub fn form_decode_key(encoded_key: &str) -> Result<String, IgnoreReason> {
+    let bytes = encoded_key.as_bytes();
+    let malformed_escape = bytes.iter().enumerate().any(|(index, &byte)| {
+        let hex_at = |offset: usize| bytes.get(index + offset).is_some_and(u8::is_ascii_hexdigit);
+        byte == b'%' && !(hex_at(1) && hex_at(2))
+    });
+    if malformed_escape {
+        return Err(IgnoreReason::MalformedEscape {
+            encoded_key: encoded_key.to_owned(),
+        });
     }
-    String::from_utf8(bytes).map_err(|_| IgnoreReason::KeyNotUtf8 {
-        encoded_key: encoded_key.to_owned(),
-    })
-}
-
-fn hex_digit_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
+    // `+` first: a `%2B` decodes to a `+` that must stay one.
+    let spaced = encoded_key.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| IgnoreReason::KeyNotUtf8 {
+            encoded_key: encoded_key.to_owned(),
+        })
 }
 
 /// The objects of one message, each once in first-seen order, and the entries that named none.

@@ -15,6 +15,7 @@ use crate::handover::{self, WriterStopped};
 use crate::ledger::{FileActivity, FileLedger, FileMarker, LedgerError, NoLedger, ProcessedBy};
 use crate::log_key;
 use crate::reader::{ReadError, ReaderOptions};
+use crate::retry::FailureKind;
 use crate::sink::ItemSink;
 use crate::source::{ObjectLocation, ObjectSource, SourceError};
 use crate::summary::ObjectCounts;
@@ -85,6 +86,27 @@ pub enum ObjectError {
     ReaderThread(String),
 }
 
+impl ObjectError {
+    /// Whether processing the object again may succeed: throttling, 5xx, timeouts, a connection
+    /// that failed, the deadline. Missing or refused objects, damaged or oversized files and items
+    /// the table refuses are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ObjectError::Source(error) => error.is_transient(),
+            ObjectError::Write(error) => error.kind == FailureKind::Transient,
+            // The ledger's own retries are spent; what stopped them is most likely passing.
+            ObjectError::ReadInterrupted { .. }
+            | ObjectError::Ledger(_)
+            | ObjectError::DeadlineNear
+            | ObjectError::DeadlineExceeded => true,
+            ObjectError::BucketNotAllowed { .. }
+            | ObjectError::Read(_)
+            | ObjectError::Unreconciled { .. }
+            | ObjectError::ReaderThread(_) => false,
+        }
+    }
+}
+
 /// An object that failed, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{object}: {error}")]
@@ -101,6 +123,19 @@ pub enum ObjectOutcome {
     Processed(ObjectCounts),
     Skipped(&'static str),
     Failed(ObjectFailure),
+}
+
+impl ObjectOutcome {
+    /// Whether the object failed because there is none under its key.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            ObjectOutcome::Failed(ObjectFailure {
+                error: ObjectError::Source(SourceError::NotFound),
+                ..
+            })
+        )
+    }
 }
 
 /// Objects in, items out: the whole work of the function, independent of Lambda.
@@ -333,6 +368,53 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             source_object: object.to_string(),
             ingested_at: now.to_string(),
             expires_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::FailureKind;
+
+    fn write_error(kind: FailureKind) -> ObjectError {
+        ObjectError::Write(WriteError {
+            items_not_written: 1,
+            cause: "refused".to_owned(),
+            kind,
+        })
+    }
+
+    #[test]
+    fn what_a_retry_may_fix_is_transient() {
+        for error in [
+            ObjectError::Source(SourceError::Other("GetObject failed: 503".to_owned())),
+            write_error(FailureKind::Transient),
+            ObjectError::ReadInterrupted {
+                attempts: READ_ATTEMPTS,
+                source: ReadError::Io(std::io::Error::other("reset")),
+            },
+            ObjectError::DeadlineNear,
+            ObjectError::DeadlineExceeded,
+        ] {
+            assert!(error.is_transient(), "{error}");
+        }
+    }
+
+    #[test]
+    fn what_a_retry_cannot_fix_is_permanent() {
+        for error in [
+            ObjectError::Source(SourceError::NotFound),
+            ObjectError::Source(SourceError::AccessDenied),
+            ObjectError::Source(SourceError::Refused("InvalidObjectState".to_owned())),
+            ObjectError::BucketNotAllowed {
+                bucket: "b".to_owned(),
+            },
+            ObjectError::Read(ReadError::NoRecords),
+            ObjectError::Read(ReadError::TooLarge { limit: 1 }),
+            write_error(FailureKind::Permanent),
+        ] {
+            assert!(!error.is_transient(), "{error}");
         }
     }
 }

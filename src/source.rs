@@ -108,8 +108,20 @@ pub enum SourceError {
     Unsupported(String, &'static str),
     #[error("cannot open the local file: {0}")]
     LocalFile(#[source] std::io::Error),
+    /// S3 refused the request for a reason a retry does not change (e.g. an archived object).
+    #[error("{0}")]
+    Refused(String),
+    /// Throttling, 5xx, timeouts, a connection that failed: what the SDK's retries did not
+    /// overcome, but a later attempt may.
     #[error("{0}")]
     Other(String),
+}
+
+impl SourceError {
+    /// Whether opening the object again may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SourceError::Other(_))
+    }
 }
 
 /// Opens objects for reading.
@@ -192,14 +204,28 @@ fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
             Some("NoSuchKey") | Some("NotFound") => return SourceError::NotFound,
             _ => {}
         }
-        if service_error.raw().status().as_u16() == 403 {
+        let status = service_error.raw().status().as_u16();
+        if status == 403 {
             return SourceError::AccessDenied;
         }
+        let throttled = matches!(
+            service_error.err().code(),
+            Some("SlowDown" | "RequestTimeout" | "Throttling" | "ThrottlingException")
+        );
+        if status < 500 && status != 429 && !throttled {
+            return SourceError::Refused(format!(
+                "GetObject failed: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            ));
+        }
     }
-    SourceError::Other(format!(
-        "GetObject failed: {}",
-        aws_sdk_s3::error::DisplayErrorContext(&error)
-    ))
+    let details = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
+    if matches!(error, SdkError::ConstructionFailure(_))
+        || details.to_ascii_lowercase().contains("credential")
+    {
+        return SourceError::Refused(format!("GetObject failed: {details}"));
+    }
+    SourceError::Other(format!("GetObject failed: {details}"))
 }
 
 #[cfg(test)]

@@ -75,6 +75,9 @@ pub struct WriteReport {
 pub struct WriteError {
     pub items_not_written: u64,
     pub cause: String,
+    /// Whether writing again may succeed (the retries were spent, or the deadline stopped them),
+    /// or the table refused an item (validation, access, a missing table).
+    pub kind: FailureKind,
 }
 
 /// Collects items into batches of at most 25 distinct keys and writes them with bounded concurrency.
@@ -216,7 +219,10 @@ impl<S: ItemSink> ItemWriter<S> {
                     .unwrap_or_default();
                 BatchOutcome {
                     not_written: lost,
-                    cause: Some(format!("a batch task ended abnormally: {join_error}")),
+                    cause: Some((
+                        format!("a batch task ended abnormally: {join_error}"),
+                        FailureKind::Permanent,
+                    )),
                     ..BatchOutcome::default()
                 }
             }
@@ -230,10 +236,11 @@ impl<S: ItemSink> ItemWriter<S> {
         self.stop.cancel();
         let failure = self.count_not_written(outcome.not_written);
         // The first batch that failed explains the failure; the others were only stopped.
-        if let Some(cause) = outcome.cause
+        if let Some((cause, kind)) = outcome.cause
             && failure.cause.is_empty()
         {
             failure.cause = cause;
+            failure.kind = kind;
         }
     }
 
@@ -242,6 +249,7 @@ impl<S: ItemSink> ItemWriter<S> {
         let failure = self.failure.get_or_insert_with(|| WriteError {
             items_not_written: 0,
             cause: String::new(),
+            kind: FailureKind::Transient,
         });
         failure.items_not_written += items;
         failure
@@ -254,6 +262,7 @@ impl<S: ItemSink> ItemWriter<S> {
             Some(failure) if failure.cause.is_empty() => Err(WriteError {
                 items_not_written: failure.items_not_written,
                 cause: "the writer was stopped before every batch was written".to_owned(),
+                kind: FailureKind::Transient,
             }),
             Some(failure) => Err(failure.clone()),
         }
@@ -267,8 +276,9 @@ struct BatchOutcome {
     calls: u64,
     retried: u64,
     not_written: u64,
-    /// Why the batch failed; `None` when it was written or stopped because another batch failed.
-    cause: Option<String>,
+    /// Why the batch failed, and whether writing again may succeed; `None` when it was written or
+    /// stopped because another batch failed.
+    cause: Option<(String, FailureKind)>,
 }
 
 /// Writes one batch, retrying unprocessed items and transient failures until `max_attempts`.
@@ -304,13 +314,15 @@ async fn write_batch<S: ItemSink>(
                 format!("{} item(s) unprocessed", remaining.len())
             }
             Err(error) if error.kind == FailureKind::Permanent => {
-                return give_up(outcome, &remaining, attempt, &error.message, &stop);
+                let failure = (error.message.as_str(), FailureKind::Permanent);
+                return give_up(outcome, &remaining, attempt, failure, &stop);
             }
             Err(error) => error.message,
         };
         if attempt >= max_attempts {
             let cause = format!("still failing after {attempt} attempt(s), last: {reason}");
-            return give_up(outcome, &remaining, attempt, &cause, &stop);
+            let failure = (cause.as_str(), FailureKind::Transient);
+            return give_up(outcome, &remaining, attempt, failure, &stop);
         }
         let delay = options.backoff().delay(attempt - 1);
         tracing::debug!(
@@ -332,7 +344,7 @@ fn give_up(
     mut outcome: BatchOutcome,
     remaining: &[Item],
     attempts: u32,
-    error: &str,
+    (error, kind): (&str, FailureKind),
     stop: &CancellationToken,
 ) -> BatchOutcome {
     stop.cancel();
@@ -350,7 +362,7 @@ fn give_up(
         "giving up on batch"
     );
     outcome.not_written = remaining.len() as u64;
-    outcome.cause = Some(cause);
+    outcome.cause = Some((cause, kind));
     outcome
 }
 

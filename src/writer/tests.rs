@@ -263,6 +263,11 @@ async fn a_permanent_failure_fails_fast_with_the_sink_error() {
         "{}",
         error.cause
     );
+    assert_eq!(
+        error.kind,
+        FailureKind::Permanent,
+        "writing again cannot help"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -283,6 +288,11 @@ async fn a_batch_still_failing_after_max_attempts_fails_the_writer_with_the_coun
         error.cause
     );
     assert!(error.cause.contains("throttled"), "{}", error.cause);
+    assert_eq!(
+        error.kind,
+        FailureKind::Transient,
+        "writing later may succeed"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,8 +1,8 @@
 //! Each sample notification of `events/` through the real handler path (SNS event -> S3 -> reader ->
 //! mapping -> writer -> DynamoDB), against moto, with the exact items checked against the oracle.
 
-use a4b_audit::handler;
 use a4b_audit::summary::InvocationSummary;
+use a4b_audit::trigger::InvocationFailed;
 use aws_lambda_events::event::sns::SnsEvent;
 
 use crate::harness::TestEnv;
@@ -15,10 +15,7 @@ const MULTI_KEYS: [&str; 2] = [
 ];
 const URL_ENCODED_KEY: &str = "trail logs/team+a4b/AWSLogs/123456789012/CloudTrail/us-east-1/2023/07/10/123456789012_CloudTrail_us-east-1_20230710T1145Z_Za56Yb78Xc90Wd12.json.gz";
 
-async fn invoke(
-    env: &TestEnv,
-    event: SnsEvent,
-) -> Result<InvocationSummary, handler::InvocationFailed> {
+async fn invoke(env: &TestEnv, event: SnsEvent) -> Result<InvocationSummary, InvocationFailed> {
     crate::harness::invoke(&env.pipeline(env.config()), event).await
 }
 

@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use a4b_audit::config::Config;
-use a4b_audit::handler::{self, InvocationFailed};
+use a4b_audit::handler;
 use a4b_audit::ledger::{DynamoDbLedger, FileLedger};
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
 use a4b_audit::source::{ObjectSource, S3Source};
 use a4b_audit::summary::InvocationSummary;
+use a4b_audit::trigger::{InvocationError, InvocationFailed, Response};
 use a4b_audit::writer::WriterOptions;
 use a4b_audit_devtools::moto::{self, MotoServer};
 use a4b_audit_devtools::samples;
@@ -220,7 +221,13 @@ pub async fn invoke<S: ObjectSource, K: ItemSink, L: FileLedger>(
     pipeline: &Pipeline<S, K, L>,
     event: SnsEvent,
 ) -> Result<InvocationSummary, InvocationFailed> {
-    handler::handle(pipeline, LambdaEvent::new(event, Context::default())).await
+    let payload = serde_json::to_value(event).expect("an SNS event is JSON");
+    match handler::handle(pipeline, LambdaEvent::new(payload, Context::default())).await {
+        Ok(Response::Summary(summary)) => Ok(summary),
+        Ok(other) => panic!("an SNS event is answered with its summary, not {other:?}"),
+        Err(InvocationError::ObjectsFailed(failure)) => Err(failure),
+        Err(other) => panic!("an SNS event fails only with ObjectsFailed, not {other}"),
+    }
 }
 
 /// An SNS event in the Lambda envelope carrying these messages.
@@ -325,7 +332,7 @@ pub fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
 }
 
-fn is_event_item(item: &TableItem) -> bool {
+pub fn is_event_item(item: &TableItem) -> bool {
     item.get("pk")
         .and_then(|pk| pk.as_s().ok())
         .is_some_and(|pk| pk.starts_with("ROOM#") || pk.starts_with("USER#"))

@@ -12,11 +12,11 @@ use crate::harness::TestEnv;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn binary() -> &'static Path {
+pub fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_a4b-audit-lambda"))
 }
 
-fn lambda_env<'a>(env: &'a TestEnv, table: &'a str) -> Vec<(&'static str, &'a str)> {
+pub fn lambda_env<'a>(env: &'a TestEnv, table: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
         ("TABLE_NAME", table),
         ("AWS_ENDPOINT_URL", &env.endpoint),

@@ -8,3 +8,4 @@ mod harness;
 mod lambda_binary;
 mod oracle;
 mod reliability;
+mod triggers;

@@ -6,11 +6,11 @@
 use std::io::Write;
 
 use a4b_audit::config::Config;
-use a4b_audit::handler::InvocationFailed;
 use a4b_audit::ledger::FileLedger;
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::ItemSink;
 use a4b_audit::source::ObjectSource;
+use a4b_audit::trigger::{InvocationError, InvocationFailed};
 use a4b_audit_devtools::fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -86,7 +86,7 @@ async fn assert_only_the_bad_object_failed(
     written.sort_by_key(|item| (item["pk"].to_string(), item["sk"].to_string()));
     assert_eq!(written, good_items);
 
-    let diagnostic: lambda_runtime::Diagnostic = failure.into();
+    let diagnostic: lambda_runtime::Diagnostic = InvocationError::from(failure).into();
     assert_eq!(diagnostic.error_type, "ObjectsFailed");
     Failed {
         reason,

@@ -2,9 +2,9 @@
 //! after a fault-free run, with one extra request per injected fault and no more; past the budget
 //! the invocation fails and names the object and what failed.
 
-use a4b_audit::handler::InvocationFailed;
 use a4b_audit::object::{PipelineOptions, READ_ATTEMPTS};
 use a4b_audit::summary::InvocationSummary;
+use a4b_audit::trigger::InvocationFailed;
 use a4b_audit_devtools::fault_proxy::{
     Fault, FaultCounts, FaultPlan, FaultProxy, FaultRule, Operation,
 };
