@@ -7,10 +7,7 @@ use std::collections::BTreeMap;
 /// DynamoDB's item size limit (400 KB, counted as 400 * 1024 bytes).
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
-/// The name of the partition key attribute.
-pub const PARTITION_KEY: &str = "pk";
-/// The name of the sort key attribute.
-pub const SORT_KEY: &str = "sk";
+pub use crate::keys::{PARTITION_KEY, SORT_KEY};
 
 /// One attribute value, in the DynamoDB types the table uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

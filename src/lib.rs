@@ -8,7 +8,8 @@
 //! 3. [`source`] opens the object as a byte stream (S3, or a local file for the CLI).
 //! 4. [`reader`] streams the bytes through gunzip and a record scanner, one record at a time,
 //!    handing over only the records of the configured event sources.
-//! 5. [`audit`] maps one record to its user item and one item per room it touches.
+//! 5. [`audit`] maps one record to its user item and one item per room and per other A4B resource
+//!    it touches; [`keys`] is the table's key schema.
 //! 6. [`writer`] batches items (25 a request, no key twice), keeps several batches in flight and
 //!    retries what the [`sink`] (DynamoDB) could not take.
 //! 7. [`handover`] runs the reader on a blocking thread and hands its items to the writer.
@@ -30,6 +31,7 @@ pub mod handler;
 pub mod handover;
 pub mod invocation;
 pub mod item;
+pub mod keys;
 pub mod ledger;
 pub mod log_key;
 pub mod metrics;

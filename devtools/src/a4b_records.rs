@@ -169,6 +169,9 @@ pub struct GeneratedRecord {
     /// The rooms the record touches (in `requestParameters`, `responseElements`, `resources`),
     /// deduplicated. Their order is the generator's, not the record's key order: compare as sets.
     pub room_arns: Vec<String>,
+    /// The other Alexa for Business resources the record touches (devices, profiles, skill groups,
+    /// users, …; not the ACM PCA certificate authorities), found and ordered as `room_arns`.
+    pub resource_arns: Vec<String>,
     /// `userIdentity.arn`, else `invokedBy`, `principalId`, `accountId`; `unknown` if none.
     pub user_key: String,
 }
@@ -369,7 +372,7 @@ pub fn room_arn(seed: u64) -> String {
 pub fn record(model: &ApiModel, operation: &str, caller: Caller, seed: u64) -> GeneratedRecord {
     let mut rng = Rng::new(seed ^ fnv1a(operation.as_bytes()) ^ ((caller as u64) << 56));
     let mut pool = ArnPool::default();
-    let mut room_arns = Vec::new();
+    let mut touched = Touched::default();
     let version_index = rng.below(EVENT_VERSIONS.len() as u64) as usize;
     let event_version = EVENT_VERSIONS[version_index];
     let (user_identity, user_key) = user_identity(caller, &mut rng);
@@ -380,7 +383,7 @@ pub fn record(model: &ApiModel, operation: &str, caller: Caller, seed: u64) -> G
         model,
         rng: &mut rng,
         pool: &mut pool,
-        room_arns: &mut room_arns,
+        touched: &mut touched,
         scalar_arns: Vec::new(),
     };
     let request_parameters = match model.operation_shape(operation, "input") {
@@ -392,7 +395,7 @@ pub fn record(model: &ApiModel, operation: &str, caller: Caller, seed: u64) -> G
         Some(shape) if !is_read && !failed => generator.structure_or_null(shape),
         _ => Value::Null,
     };
-    let resource_arns = std::mem::take(&mut generator.scalar_arns);
+    let scalar_arns = std::mem::take(&mut generator.scalar_arns);
 
     let mut record = Map::new();
     record.insert("eventVersion".into(), event_version.into());
@@ -445,13 +448,11 @@ pub fn record(model: &ApiModel, operation: &str, caller: Caller, seed: u64) -> G
             record.insert("readOnly".into(), is_read.into());
         }
     }
-    if !resource_arns.is_empty() && rng.below(3) != 0 {
-        let resources: Vec<Value> = resource_arns
+    if !scalar_arns.is_empty() && rng.below(3) != 0 {
+        let resources: Vec<Value> = scalar_arns
             .into_iter()
             .map(|(kind, arn)| {
-                if kind == ResourceKind::Room {
-                    push_unique(&mut room_arns, &arn);
-                }
+                touched.note(kind, &arn);
                 json!({"accountId": ACCOUNT_ID, "type": kind.resource_type(), "ARN": arn})
             })
             .collect();
@@ -485,7 +486,8 @@ pub fn record(model: &ApiModel, operation: &str, caller: Caller, seed: u64) -> G
 
     GeneratedRecord {
         record: Value::Object(record),
-        room_arns,
+        room_arns: touched.rooms,
+        resource_arns: touched.resources,
         user_key,
     }
 }
@@ -552,7 +554,7 @@ struct ValueGenerator<'a> {
     model: &'a ApiModel,
     rng: &'a mut Rng,
     pool: &'a mut ArnPool,
-    room_arns: &'a mut Vec<String>,
+    touched: &'a mut Touched,
     /// ARNs of top-level members, candidates for `resources`.
     scalar_arns: Vec<(ResourceKind, String)>,
 }
@@ -703,9 +705,7 @@ impl ValueGenerator<'_> {
                 ])
             });
             let arn = self.pool.arn(kind, self.rng);
-            if kind == ResourceKind::Room {
-                push_unique(self.room_arns, &arn);
-            }
+            self.touched.note(kind, &arn);
             return arn.into();
         }
         let text = match shape_name {
@@ -745,9 +745,24 @@ impl ValueGenerator<'_> {
     }
 }
 
-fn push_unique(room_arns: &mut Vec<String>, arn: &str) {
-    if !room_arns.iter().any(|known| known == arn) {
-        room_arns.push(arn.to_owned());
+/// The A4B rooms and other resources a record names, each once.
+#[derive(Debug, Default)]
+struct Touched {
+    rooms: Vec<String>,
+    resources: Vec<String>,
+}
+
+impl Touched {
+    fn note(&mut self, kind: ResourceKind, arn: &str) {
+        let list = match kind {
+            ResourceKind::Room => &mut self.rooms,
+            // Not an A4B ARN (`arn:aws:acm-pca:…`).
+            ResourceKind::CertificateAuthority => return,
+            _ => &mut self.resources,
+        };
+        if !list.iter().any(|known| known == arn) {
+            list.push(arn.to_owned());
+        }
     }
 }
 

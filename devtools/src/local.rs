@@ -193,9 +193,11 @@ pub async fn emulator(events_dir: &Path) -> Result<(), LocalError> {
     Ok(())
 }
 
-/// The audit items, per room then per user: time, event name, and the user or the rooms.
+/// The audit items, per room, per other A4B resource, then per user: time, event name, and the
+/// user or the rooms.
 pub fn describe_items(items: &[Item]) -> String {
     let mut rooms = String::new();
+    let mut resources = String::new();
     let mut users = String::new();
     let mut other_items = 0;
     let mut last_pk = "";
@@ -208,6 +210,11 @@ pub fn describe_items(items: &[Item]) -> String {
         let event_name = text(item, "event_name").unwrap_or("?");
         let (section, detail) = if pk.starts_with("ROOM#") {
             (&mut rooms, text(item, "user_key").unwrap_or("?").to_owned())
+        } else if pk.starts_with("RESOURCE#") {
+            (
+                &mut resources,
+                text(item, "user_key").unwrap_or("?").to_owned(),
+            )
         } else if pk.starts_with("USER#") {
             let room_arns = match item.get("room_arns") {
                 Some(AttributeValue::L(values)) => values
@@ -233,6 +240,10 @@ pub fn describe_items(items: &[Item]) -> String {
         "audit items per room (time, event, user):\n{}",
         or_none(&rooms)
     );
+    out.push_str(&format!(
+        "audit items per resource (time, event, user):\n{}",
+        or_none(&resources)
+    ));
     out.push_str(&format!(
         "audit items per user (time, event, rooms):\n{}",
         or_none(&users)

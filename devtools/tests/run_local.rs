@@ -66,7 +66,7 @@ async fn the_local_aws_holds_every_sample_log_at_its_key_and_an_empty_table() {
 }
 
 #[test]
-fn items_are_shown_per_room_then_per_user() {
+fn items_are_shown_per_room_then_per_resource_then_per_user() {
     let item = |pk: &str, time: &str, name: &str, extra: (&str, AttributeValue)| {
         [
             ("pk", AttributeValue::S(pk.to_owned())),
@@ -80,9 +80,16 @@ fn items_are_shown_per_room_then_per_user() {
         .collect()
     };
     let room = "arn:aws:a4b:us-east-1:123456789012:room/aa/bb";
+    let device = "arn:aws:a4b:us-east-1:123456789012:device/cc/dd";
     let items = vec![
         item(
             &format!("ROOM#{room}"),
+            "2023-07-10T12:00:00Z",
+            "UpdateRoom",
+            ("user_key", AttributeValue::S("alice".into())),
+        ),
+        item(
+            &format!("RESOURCE#{device}"),
             "2023-07-10T12:00:00Z",
             "UpdateRoom",
             ("user_key", AttributeValue::S("alice".into())),
@@ -111,8 +118,13 @@ fn items_are_shown_per_room_then_per_user() {
             "  ROOM#{room}\n    2023-07-10T12:00:00Z  UpdateRoom"
         ))
         .unwrap();
+    let resource_at = shown
+        .find(&format!(
+            "audit items per resource (time, event, user):\n  RESOURCE#{device}\n    2023-07-10T12:00:00Z  UpdateRoom"
+        ))
+        .unwrap();
     let user_at = shown.find("  USER#alice\n").unwrap();
-    assert!(room_at < user_at, "{shown}");
+    assert!(room_at < resource_at && resource_at < user_at, "{shown}");
     assert!(shown.contains(&format!("rooms: {room}")), "{shown}");
     assert!(shown.contains("and 1 other items"), "{shown}");
 }

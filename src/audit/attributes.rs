@@ -7,12 +7,18 @@ use serde_json::value::RawValue;
 use super::AuditContext;
 use super::fields::{non_empty_text, text};
 use super::record::Record;
+use super::rooms::TouchedArns;
 use super::user_key::UserKey;
 use crate::item::{AttrValue, MAX_ITEM_BYTES};
 
 pub(super) type Attributes = BTreeMap<&'static str, AttrValue>;
 
-/// The attributes shared by the user item and the room items, `record` and size aside.
+/// How many ARNs `room_arns` and `resource_arns` list at most: the first found. `room_count` and
+/// `resource_count` say how many there are in all.
+pub(super) const MAX_LISTED_ARNS: usize = 100;
+
+/// The attributes shared by the user item and the room and resource items, `record`, `day` and
+/// size aside.
 ///
 /// Absent fields, fields of another type than expected, and empty strings are left out.
 /// `account_id` is `recipientAccountId`, else `userIdentity.accountId`; `user_name` is
@@ -21,7 +27,7 @@ pub(super) type Attributes = BTreeMap<&'static str, AttrValue>;
 pub(super) fn shared(
     record: &Record<'_>,
     user_key: &UserKey,
-    room_arns: Vec<String>,
+    arns: &TouchedArns,
     context: &AuditContext,
 ) -> Attributes {
     let mut attributes = Attributes::new();
@@ -59,8 +65,15 @@ pub(super) fn shared(
     if let Some(read_only) = read_only(record.read_only) {
         attributes.insert("read_only", AttrValue::Bool(read_only));
     }
-    if !room_arns.is_empty() {
-        attributes.insert("room_arns", AttrValue::StringList(room_arns));
+    for (list, count, arns) in [
+        ("room_arns", "room_count", &arns.rooms),
+        ("resource_arns", "resource_count", &arns.resources),
+    ] {
+        if !arns.is_empty() {
+            let listed = arns.iter().take(MAX_LISTED_ARNS).cloned().collect();
+            attributes.insert(list, AttrValue::StringList(listed));
+            attributes.insert(count, AttrValue::N(arns.len().to_string()));
+        }
     }
     attributes.insert("source_object", AttrValue::S(context.source_object.clone()));
     attributes.insert("ingested_at", AttrValue::S(context.ingested_at.clone()));
@@ -86,10 +99,11 @@ fn read_only(value: Option<&RawValue>) -> Option<bool> {
 /// Attributes that may be shortened when an item is still too large without `record`: the free
 /// text of the record. The key mirrors (`event_id`, `event_time`, `user_key`), `source_object`
 /// (where the full record is) and the ones the function sets stay whole.
-const SHORTENABLE: [&str; 12] = [
+const SHORTENABLE: [&str; 13] = [
     "error_message",
     "user_agent",
     "room_arns",
+    "resource_arns",
     "user_name",
     "source_ip",
     "error_code",
@@ -108,11 +122,15 @@ pub(super) struct Fitted {
     pub attributes_truncated: bool,
 }
 
-/// Adds `record` (the raw text) if the largest item, whose key takes `key_bytes`, stays within
-/// [`MAX_ITEM_BYTES`]; else sets `record_truncated`, and if that is not enough shortens the largest
-/// free-text attributes (at a character boundary; a list loses its last elements) and sets
-/// `attributes_truncated`.
-pub(super) fn fit(attributes: &mut Attributes, key_bytes: usize, record_text: &str) -> Fitted {
+/// Adds `record` (the raw text, when given) if the largest item, whose key takes `key_bytes`, stays
+/// within [`MAX_ITEM_BYTES`]; else (or when no text is given) sets `record_truncated`, and if that
+/// is not enough shortens the largest free-text attributes (at a character boundary; a list loses
+/// its last elements) and sets `attributes_truncated`.
+pub(super) fn fit(
+    attributes: &mut Attributes,
+    key_bytes: usize,
+    record_text: Option<&str>,
+) -> Fitted {
     let size = |attributes: &Attributes| {
         key_bytes
             + attributes
@@ -121,7 +139,9 @@ pub(super) fn fit(attributes: &mut Attributes, key_bytes: usize, record_text: &s
                 .sum::<usize>()
     };
     let without_record = size(attributes);
-    if without_record + "record".len() + record_text.len() <= MAX_ITEM_BYTES {
+    if let Some(record_text) = record_text
+        && without_record + "record".len() + record_text.len() <= MAX_ITEM_BYTES
+    {
         attributes.insert("record", AttrValue::S(record_text.to_owned()));
         return Fitted::default();
     }
@@ -150,7 +170,7 @@ pub(super) fn fit(attributes: &mut Attributes, key_bytes: usize, record_text: &s
         };
         let keep = match attributes.get_mut(name) {
             Some(AttrValue::S(value)) => {
-                let end = floor_char_boundary(value, value.len().saturating_sub(excess));
+                let end = value.floor_char_boundary(value.len().saturating_sub(excess));
                 value.truncate(end);
                 !value.is_empty()
             }
@@ -170,13 +190,4 @@ pub(super) fn fit(attributes: &mut Attributes, key_bytes: usize, record_text: &s
             attributes.remove(name);
         }
     }
-}
-
-/// The largest index `<= index` that is a char boundary of `text`.
-fn floor_char_boundary(text: &str, index: usize) -> usize {
-    let mut end = index.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    end
 }

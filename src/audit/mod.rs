@@ -1,8 +1,11 @@
-//! One record -> its audit items: rooms, user key, attributes (pure).
+//! One record -> its audit items: rooms, resources, user key, attributes, limits (pure).
 //!
-//! A record gives one user item (`pk = USER#<user key>`) and one item per room it touches
-//! (`pk = ROOM#<room ARN>`), all with `sk = <eventTime>#<eventID>` and the same attributes
-//! (SPEC section 3). The record is read once, its fields borrowed from the raw text.
+//! A record gives one user item (`pk = USER#<user key>`), one item per room it touches
+//! (`pk = ROOM#<room ARN>`) and one per other Alexa for Business resource it touches
+//! (`pk = RESOURCE#<ARN>`), all with `sk = <eventTime>#<eventID>` and the same attributes, but for
+//! `day` (the user item's only) and `record` (SPEC section 3). The record is read once, its fields
+//! borrowed from the raw text; the items are built one at a time as they are taken, so that a
+//! record touching thousands of rooms never has them all in memory at once.
 
 mod attributes;
 mod fields;
@@ -13,12 +16,19 @@ mod user_key;
 #[cfg(test)]
 mod tests;
 
-pub use rooms::is_room_arn;
+pub use rooms::{A4bArn, a4b_arn, is_resource_arn, is_room_arn};
 pub use user_key::UserKey;
 
-use crate::item::{Item, PARTITION_KEY, SORT_KEY};
+use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
+use crate::keys::{self, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES};
+use attributes::{Attributes, Fitted};
 use record::Record;
-use rooms::RoomArns;
+use rooms::TouchedArns;
+
+/// A record touching more rooms and resources than this in all gives room and resource items
+/// without `record` (the user item keeps it): its items then cost bytes in proportion to their
+/// number, not to its square.
+pub const MAX_TOUCHED_WITH_RECORD: usize = 100;
 
 /// What the items of one file share, besides the record itself.
 #[derive(Debug, Clone)]
@@ -42,71 +52,173 @@ pub enum RejectReason {
     MissingEventId,
     #[error("the record has no string `eventTime`")]
     MissingEventTime,
+    #[error(
+        "its sort key `eventTime#eventID` takes {bytes} bytes, past DynamoDB's limit of 1024: \
+         the record is kept in its log file, not in the table"
+    )]
+    SortKeyTooLong { bytes: usize },
+    #[error(
+        "its user partition key `USER#<user key>` takes {bytes} bytes, past DynamoDB's limit of \
+         2048: the record is kept in its log file, not in the table"
+    )]
+    UserKeyTooLong { bytes: usize },
 }
 
-const USER_PREFIX: &str = "USER#";
-const ROOM_PREFIX: &str = "ROOM#";
-
-/// Maps one record (its exact JSON text) to its items: the user item first, then one per room.
+/// Maps one record (its exact JSON text) to its items: the user item first, then one per room,
+/// then one per other resource.
 ///
-/// Every item fits DynamoDB's size limit: when `record` does not, it is left out and
-/// `record_truncated` is set; when even that is not enough, the longest free-text attributes are
-/// shortened and `attributes_truncated` is set.
-pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Vec<Item>, RejectReason> {
+/// A record whose sort key or user partition key cannot fit DynamoDB's limits is rejected; a room
+/// or resource whose ARN is too long for a partition key gets no item (it is logged, and still
+/// listed and counted). Every item fits DynamoDB's size limit: when `record` does not, it is left
+/// out and `record_truncated` is set; when even that is not enough, the longest free-text
+/// attributes are shortened and `attributes_truncated` is set.
+pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<RecordItems, RejectReason> {
     let text = std::str::from_utf8(raw).map_err(|error| {
         RejectReason::InvalidJson(format!("invalid UTF-8 at byte {}", error.valid_up_to()))
     })?;
     let record = Record::parse(text)?;
     let user_key = UserKey::first_of(record.identity.key_candidates);
 
-    let mut room_arns = RoomArns::default();
+    let sort_key = keys::event_sk(&record.event_time, &record.event_id);
+    if sort_key.len() > MAX_SORT_KEY_BYTES {
+        return Err(RejectReason::SortKeyTooLong {
+            bytes: sort_key.len(),
+        });
+    }
+    let user_pk = keys::user_pk(user_key.as_str());
+    if user_pk.len() > MAX_PARTITION_KEY_BYTES {
+        return Err(RejectReason::UserKeyTooLong {
+            bytes: user_pk.len(),
+        });
+    }
+
+    let mut arns = TouchedArns::default();
     for nested in [record.request_parameters, record.response_elements] {
-        room_arns
-            .collect_nested(nested)
+        arns.collect_nested(nested)
             .map_err(|error| record::invalid_json(&error))?;
     }
-    room_arns.collect_resources(record.resources);
-    let room_arns = room_arns.into_vec();
+    arns.collect_resources(record.resources);
+    let other_pks = partition_keys_of(&arns, &record.event_id);
 
-    let sort_key = format!("{}#{}", record.event_time, record.event_id);
-    let longest_partition_key = room_arns
-        .iter()
-        .map(|arn| ROOM_PREFIX.len() + arn.len())
-        .chain([USER_PREFIX.len() + user_key.as_str().len()])
-        .max()
-        .unwrap_or_default();
-    let key_bytes = PARTITION_KEY.len() + longest_partition_key + SORT_KEY.len() + sort_key.len();
+    let shared = attributes::shared(&record, &user_key, &arns, context);
+    let key_bytes =
+        |pk_bytes: usize| PARTITION_KEY.len() + pk_bytes + SORT_KEY.len() + sort_key.len();
 
-    let partition_keys: Vec<String> = [format!("{USER_PREFIX}{user_key}")]
-        .into_iter()
-        .chain(room_arns.iter().map(|arn| format!("{ROOM_PREFIX}{arn}")))
-        .collect();
-    let mut shared = attributes::shared(&record, &user_key, room_arns, context);
-    let fitted = attributes::fit(&mut shared, key_bytes, text);
+    let (mut user_attributes, mut other_attributes) = if other_pks.is_empty() {
+        (shared, Attributes::new())
+    } else {
+        (shared.clone(), shared)
+    };
+    if let Some(day) = day_of(&record.event_time) {
+        user_attributes.insert("day", AttrValue::S(day));
+    }
+    let user_fitted = attributes::fit(&mut user_attributes, key_bytes(user_pk.len()), Some(text));
+    log_fitted(user_fitted, &record.event_id, text.len(), "user item");
+
+    if let Some(longest_pk) = other_pks.iter().map(String::len).max() {
+        let touched = arns.rooms.len() + arns.resources.len();
+        // Past the threshold the user item alone keeps the text: N items of N rooms each carrying
+        // the whole record would cost N times its bytes.
+        let record_text = (touched <= MAX_TOUCHED_WITH_RECORD).then_some(text);
+        let fitted = attributes::fit(&mut other_attributes, key_bytes(longest_pk), record_text);
+        if record_text.is_some() || fitted.attributes_truncated {
+            log_fitted(
+                fitted,
+                &record.event_id,
+                text.len(),
+                "room and resource items",
+            );
+        }
+    }
+
+    let mut user = Item::new(user_pk, sort_key.clone());
+    user.attributes = user_attributes;
+    Ok(RecordItems {
+        sort_key,
+        user: Some(user),
+        other_pks: other_pks.into_iter(),
+        other_attributes,
+    })
+}
+
+/// The partition keys of a record's room items, then of its resource items; an ARN too long for a
+/// partition key gets none (it is logged).
+fn partition_keys_of(arns: &TouchedArns, event_id: &str) -> Vec<String> {
+    let rooms = arns.rooms.iter().map(|arn| keys::room_pk(arn));
+    let resources = arns.resources.iter().map(|arn| keys::resource_pk(arn));
+    rooms
+        .chain(resources)
+        .filter(|pk| {
+            let fits = pk.len() <= MAX_PARTITION_KEY_BYTES;
+            if !fits {
+                tracing::warn!(
+                    event_id,
+                    pk_bytes = pk.len(),
+                    "an ARN the record touches is too long for a partition key: it gets no item"
+                );
+            }
+            fits
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD` of `eventTime` in UTC: the partition of the table's time index. `None` when
+/// `eventTime` is no RFC 3339 timestamp (CloudTrail always writes one).
+fn day_of(event_time: &str) -> Option<String> {
+    let timestamp = event_time.parse::<jiff::Timestamp>().ok()?;
+    Some(timestamp.strftime("%Y-%m-%d").to_string())
+}
+
+fn log_fitted(fitted: Fitted, event_id: &str, record_bytes: usize, items: &str) {
     if fitted.attributes_truncated {
         tracing::warn!(
-            event_id = %record.event_id,
+            event_id,
+            items,
             "record too large for an item even without its text: free-text attributes shortened"
         );
     } else if fitted.record_truncated {
         tracing::info!(
-            event_id = %record.event_id,
-            record_bytes = text.len(),
+            event_id,
+            items,
+            record_bytes,
             "record too large for an item: `record` left out, see `source_object`"
         );
     }
-
-    let mut items = Vec::with_capacity(partition_keys.len());
-    let mut partition_keys = partition_keys.into_iter().peekable();
-    while let Some(pk) = partition_keys.next() {
-        let mut item = Item::new(pk, sort_key.clone());
-        // The last item takes the attributes; the others copy them.
-        item.attributes = if partition_keys.peek().is_some() {
-            shared.clone()
-        } else {
-            std::mem::take(&mut shared)
-        };
-        items.push(item);
-    }
-    Ok(items)
 }
+
+/// The items of one record, built one at a time as they are taken: the user item, then each room
+/// item, then each resource item.
+#[derive(Debug)]
+pub struct RecordItems {
+    sort_key: String,
+    user: Option<Item>,
+    other_pks: std::vec::IntoIter<String>,
+    /// The attributes of every room and resource item.
+    other_attributes: Attributes,
+}
+
+impl Iterator for RecordItems {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        if let Some(user) = self.user.take() {
+            return Some(user);
+        }
+        let pk = self.other_pks.next()?;
+        let mut item = Item::new(pk, self.sort_key.clone());
+        // The last item takes the attributes; the others copy them.
+        item.attributes = if self.other_pks.len() == 0 {
+            std::mem::take(&mut self.other_attributes)
+        } else {
+            self.other_attributes.clone()
+        };
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = usize::from(self.user.is_some()) + self.other_pks.len();
+        (len, Some(len))
+    }
+}
+
+impl ExactSizeIterator for RecordItems {}

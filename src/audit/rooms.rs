@@ -1,5 +1,5 @@
-//! The rooms a record touches: room ARNs anywhere in `requestParameters` and `responseElements`,
-//! and the `ARN` of each `resources` entry.
+//! The rooms and other Alexa for Business resources a record touches: their ARNs anywhere in
+//! `requestParameters` and `responseElements`, and the `ARN` of each `resources` entry.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -9,22 +9,23 @@ use serde_json::value::RawValue;
 
 use super::fields::{Fields, Text, text};
 
-/// DynamoDB's limit on a partition key value; a room's `pk` is `ROOM#` + its ARN.
-const MAX_PARTITION_KEY_BYTES: usize = 2048;
-const ROOM_KEY_PREFIX_BYTES: usize = "ROOM#".len();
+/// What an Alexa for Business ARN names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum A4bArn {
+    /// `…:room/<id>`.
+    Room,
+    /// Any other type: device, profile, skill group, address book, contact, user, …
+    Resource,
+}
 
-/// Whether `text` is, in its entirety, an Alexa for Business room ARN:
-/// `arn:<partition>:a4b:<region>:<12 digits>:room/<id>`.
+/// What `text` names when it is, in its entirety, an Alexa for Business ARN:
+/// `arn:<partition>:a4b:<region>:<12 digits>:<type>/<id>`.
 ///
-/// The id may not hold whitespace or control characters (real ids are hex and `/`), so that an ARN
-/// followed by other text is no room; an ARN too long to be a partition key is no room either.
-pub fn is_room_arn(text: &str) -> bool {
-    if text.len() + ROOM_KEY_PREFIX_BYTES > MAX_PARTITION_KEY_BYTES {
-        return false;
-    }
-    let Some(rest) = text.strip_prefix("arn:") else {
-        return false;
-    };
+/// The partition, region and type are lower-case names (letters, digits, `-`); the id may not
+/// hold whitespace or control characters (real ids are hex and `/`), so that an ARN followed by
+/// other text is none.
+pub fn a4b_arn(text: &str) -> Option<A4bArn> {
+    let rest = text.strip_prefix("arn:")?;
     let mut parts = rest.splitn(5, ':');
     let (Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
         parts.next(),
@@ -33,7 +34,7 @@ pub fn is_room_arn(text: &str) -> bool {
         parts.next(),
         parts.next(),
     ) else {
-        return false;
+        return None;
     };
     let is_name = |part: &str| {
         !part.is_empty()
@@ -41,34 +42,57 @@ pub fn is_room_arn(text: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
-    let Some(room_id) = resource.strip_prefix("room/") else {
-        return false;
-    };
-    is_name(partition)
+    let (kind, id) = resource.split_once('/')?;
+    let valid = is_name(partition)
         && service == "a4b"
         && is_name(region)
         && account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit())
-        && !room_id.is_empty()
-        && !room_id.chars().any(|c| c.is_whitespace() || c.is_control())
+        && is_name(kind)
+        && !id.is_empty()
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+    match (valid, kind) {
+        (false, _) => None,
+        (true, "room") => Some(A4bArn::Room),
+        (true, _) => Some(A4bArn::Resource),
+    }
 }
 
-/// Room ARNs in the order first seen, each once.
+/// Whether `text` is, in its entirety, an Alexa for Business room ARN.
+pub fn is_room_arn(text: &str) -> bool {
+    a4b_arn(text) == Some(A4bArn::Room)
+}
+
+/// Whether `text` is, in its entirety, the ARN of an Alexa for Business resource other than a room.
+pub fn is_resource_arn(text: &str) -> bool {
+    a4b_arn(text) == Some(A4bArn::Resource)
+}
+
+/// The room ARNs and the other resource ARNs of a record, each list in the order first seen, each
+/// ARN once.
 #[derive(Debug, Default)]
-pub struct RoomArns {
-    ordered: Vec<String>,
+pub struct TouchedArns {
+    pub rooms: Vec<String>,
+    pub resources: Vec<String>,
     seen: HashSet<String>,
 }
 
-impl RoomArns {
+impl TouchedArns {
     fn offer(&mut self, candidate: &str) {
-        if is_room_arn(candidate) && !self.seen.contains(candidate) {
-            self.seen.insert(candidate.to_owned());
-            self.ordered.push(candidate.to_owned());
+        let Some(kind) = a4b_arn(candidate) else {
+            return;
+        };
+        if self.seen.contains(candidate) {
+            return;
+        }
+        self.seen.insert(candidate.to_owned());
+        match kind {
+            A4bArn::Room => self.rooms.push(candidate.to_owned()),
+            A4bArn::Resource => self.resources.push(candidate.to_owned()),
         }
     }
 
-    /// Every room ARN among the strings of `value`, at any depth.
+    /// Every A4B ARN among the strings of `value`, at any depth.
     ///
     /// Walks by recursion bounded by serde_json's nesting limit (128): a deeper value is an error.
     pub fn collect_nested(&mut self, value: Option<&RawValue>) -> Result<(), serde_json::Error> {
@@ -76,7 +100,7 @@ impl RoomArns {
             return Ok(());
         };
         let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-        Collect { rooms: self }.deserialize(&mut deserializer)?;
+        Collect { arns: self }.deserialize(&mut deserializer)?;
         deserializer.end()
     }
 
@@ -96,15 +120,11 @@ impl RoomArns {
             }
         }
     }
-
-    pub fn into_vec(self) -> Vec<String> {
-        self.ordered
-    }
 }
 
-/// Visits a JSON value, offering every string in it (object keys included) as a room ARN.
+/// Visits a JSON value, offering every string in it (object keys included) as an A4B ARN.
 struct Collect<'r> {
-    rooms: &'r mut RoomArns,
+    arns: &'r mut TouchedArns,
 }
 
 impl<'de> DeserializeSeed<'de> for Collect<'_> {
@@ -123,7 +143,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
     }
 
     fn visit_str<E>(self, value: &str) -> Result<(), E> {
-        self.rooms.offer(value);
+        self.arns.offer(value);
         Ok(())
     }
 
@@ -150,7 +170,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq
             .next_element_seed(Collect {
-                rooms: &mut *self.rooms,
+                arns: &mut *self.arns,
             })?
             .is_some()
         {}
@@ -160,9 +180,9 @@ impl<'de> Visitor<'de> for Collect<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Keys count too: a map keyed by room ARN touches those rooms.
         while let Some(Text(key)) = map.next_key()? {
-            self.rooms.offer(&key);
+            self.arns.offer(&key);
             map.next_value_seed(Collect {
-                rooms: &mut *self.rooms,
+                arns: &mut *self.arns,
             })?;
         }
         Ok(())

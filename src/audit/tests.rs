@@ -34,15 +34,25 @@ fn record_with(fields: Value) -> String {
 }
 
 fn items_of(record: &str) -> Vec<Item> {
-    build_items(record.as_bytes(), &context()).unwrap()
+    build_items(record.as_bytes(), &context())
+        .unwrap()
+        .collect()
+}
+
+/// The ARNs of the items whose partition key starts with `prefix`, in item order.
+fn partitions_of<'i>(items: &'i [Item], prefix: &str) -> Vec<&'i str> {
+    items
+        .iter()
+        .filter_map(|item| item.key.pk.strip_prefix(prefix))
+        .collect()
 }
 
 fn rooms_of(items: &[Item]) -> Vec<&str> {
-    items
-        .iter()
-        .skip(1)
-        .map(|item| item.key.pk.strip_prefix("ROOM#").unwrap())
-        .collect()
+    partitions_of(items, "ROOM#")
+}
+
+fn resources_of(items: &[Item]) -> Vec<&str> {
+    partitions_of(items, "RESOURCE#")
 }
 
 fn user_key_of(record: &str) -> String {
@@ -81,6 +91,15 @@ fn check_generated(model: &ApiModel, operation: &str, caller: Caller, seed: u64)
     found.sort_unstable();
     expected.sort_unstable();
     assert_eq!(found, expected, "{what}");
+    let mut found: Vec<&str> = resources_of(&items);
+    let mut expected: Vec<&str> = generated.resource_arns.iter().map(String::as_str).collect();
+    found.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(found, expected, "{what}");
+    assert_eq!(
+        items.len(),
+        1 + rooms_of(&items).len() + resources_of(&items).len()
+    );
 
     let record = &generated.record;
     let sk = format!(
@@ -139,17 +158,38 @@ fn check_generated(model: &ApiModel, operation: &str, caller: Caller, seed: u64)
             "{what}"
         );
         assert_eq!(room_arns_attribute(item), rooms_of(&items), "{what}");
-        assert_eq!(item.attributes.len(), items[0].attributes.len(), "{what}");
+        assert_eq!(
+            list_attribute(item, "resource_arns"),
+            resources_of(&items),
+            "{what}"
+        );
+        // The user item has `day` besides.
+        let user_only = usize::from(item.key.pk.starts_with("USER#"));
+        assert_eq!(
+            item.attributes.len(),
+            items[0].attributes.len() - 1 + user_only,
+            "{what}"
+        );
+    }
+    assert_eq!(
+        items[0].string("day"),
+        Some(&string_at(record, &["eventTime"]).unwrap()[..10]),
+        "{what}"
+    );
+}
+
+/// A list-of-strings attribute (empty when the item has none).
+fn list_attribute<'i>(item: &'i Item, name: &str) -> Vec<&'i str> {
+    match item.attributes.get(name) {
+        Some(AttrValue::StringList(values)) => values.iter().map(String::as_str).collect(),
+        None => Vec::new(),
+        Some(other) => panic!("{name} is {other:?}"),
     }
 }
 
 /// The `room_arns` attribute (empty when the item has none).
 fn room_arns_attribute(item: &Item) -> Vec<&str> {
-    match item.attributes.get("room_arns") {
-        Some(AttrValue::StringList(rooms)) => rooms.iter().map(String::as_str).collect(),
-        None => Vec::new(),
-        Some(other) => panic!("room_arns is {other:?}"),
-    }
+    list_attribute(item, "room_arns")
 }
 
 #[test]
@@ -188,7 +228,7 @@ fn room_items_follow_the_room_arns_attribute_in_order() {
 // ---- the documentation example ----
 
 #[test]
-fn the_documentation_example_gives_a_user_item_and_one_room_item() {
+fn the_documentation_example_gives_a_user_item_a_room_item_and_a_profile_item() {
     let file = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/reference/a4b-cloudtrail-doc-example.json"
@@ -199,12 +239,10 @@ fn the_documentation_example_gives_a_user_item_and_one_room_item() {
     let items = items_of(&raw);
 
     let sk = "2017-11-13T10:00:02Z#2b045b94-82d9-407d-aff3-6c308b40fecb";
-    let mut expected_user = Item::new(
-        "USER#arn:aws:iam::123456789012:user/Alice".into(),
-        sk.into(),
-    );
+    let mut expected_room = Item::new(format!("ROOM#{ROOM_A}"), sk.into());
     let s = |text: &str| AttrValue::S(text.into());
-    expected_user.attributes = [
+    let n = |number: &str| AttrValue::N(number.into());
+    expected_room.attributes = [
         ("event_id", s("2b045b94-82d9-407d-aff3-6c308b40fecb")),
         ("event_time", s("2017-11-13T10:00:02Z")),
         ("event_name", s("CreateRoom")),
@@ -218,16 +256,22 @@ fn the_documentation_example_gives_a_user_item_and_one_room_item() {
         ("user_agent", s("AWS Internal")),
         ("request_id", s("6a875d42-c859-11e7-93bc-f944dc16ba6b")),
         ("room_arns", AttrValue::StringList(vec![ROOM_A.into()])),
+        ("room_count", n("1")),
+        ("resource_arns", AttrValue::StringList(vec![PROFILE.into()])),
+        ("resource_count", n("1")),
         ("source_object", s(&context().source_object)),
         ("record", s(&raw)),
         ("ingested_at", s(&context().ingested_at)),
     ]
     .into_iter()
     .collect();
-    let mut expected_room = expected_user.clone();
-    expected_room.key.pk = format!("ROOM#{ROOM_A}");
+    let mut expected_profile = expected_room.clone();
+    expected_profile.key.pk = format!("RESOURCE#{PROFILE}");
+    let mut expected_user = expected_room.clone();
+    expected_user.key.pk = "USER#arn:aws:iam::123456789012:user/Alice".into();
+    expected_user.attributes.insert("day", s("2017-11-13"));
 
-    assert_eq!(items, [expected_user, expected_room]);
+    assert_eq!(items, [expected_user, expected_room, expected_profile]);
 }
 
 // ---- user key ----
@@ -361,14 +405,6 @@ fn room_arns_of_every_partition_count() {
 }
 
 #[test]
-fn room_arns_too_long_for_a_partition_key_are_no_rooms() {
-    let prefix = "arn:aws:a4b:us-east-1:123456789012:room/";
-    let longest = format!("{prefix}{}", "a".repeat(2048 - 5 - prefix.len()));
-    assert!(is_room_arn(&longest));
-    assert!(!is_room_arn(&format!("{longest}a")));
-}
-
-#[test]
 fn rooms_are_deduplicated_in_first_seen_order() {
     let record = record_with(json!({
         "requestParameters": {"roomArn": ROOM_B, "again": [ROOM_B, ROOM_A]},
@@ -387,6 +423,262 @@ fn a_record_without_rooms_gives_only_the_user_item_and_no_room_arns() {
     ));
     assert_eq!(items.len(), 1);
     assert!(!items[0].attributes.contains_key("room_arns"));
+}
+
+// ---- other resources ----
+
+/// An A4B ARN of `kind` with the id `n`.
+fn a4b_arn_of(kind: &str, n: usize) -> String {
+    format!("arn:aws:a4b:us-east-1:123456789012:{kind}/{n:032x}/{n:032x}")
+}
+
+#[test]
+fn every_other_a4b_resource_gets_a_resource_item() {
+    let kinds = [
+        "device",
+        "profile",
+        "skill-group",
+        "address-book",
+        "contact",
+        "conference-provider",
+        "network-profile",
+        "gateway",
+        "gateway-group",
+        "schedule",
+        "user",
+    ];
+    let arns: Vec<String> = kinds.iter().map(|kind| a4b_arn_of(kind, 7)).collect();
+    let record =
+        record_with(json!({ "requestParameters": {"arns": arns}, "resources": [{"ARN": ROOM_A}] }));
+    let items = items_of(&record);
+    assert_eq!(rooms_of(&items), [ROOM_A]);
+    assert_eq!(resources_of(&items), arns);
+    for arn in &arns {
+        assert!(is_resource_arn(arn) && !is_room_arn(arn), "{arn}");
+    }
+    assert_eq!(list_attribute(&items[0], "resource_arns"), arns);
+    assert_eq!(
+        items[0].attributes.get("resource_count"),
+        Some(&AttrValue::N(kinds.len().to_string()))
+    );
+}
+
+#[test]
+fn resources_are_found_like_rooms_deduplicated_in_first_seen_order() {
+    let device = a4b_arn_of("device", 1);
+    let record = record_with(json!({
+        "requestParameters": {"deviceArn": device, "tags": {PROFILE: "x"}},
+        "responseElements": {"again": [PROFILE, device]},
+        "resources": [{"ARN": device}, {"ARN": ROOM_B}],
+        "errorMessage": a4b_arn_of("skill-group", 2),
+        "additionalEventData": {"gateway": a4b_arn_of("gateway", 3)},
+    }));
+    let items = items_of(&record);
+    assert_eq!(resources_of(&items), [device.as_str(), PROFILE]);
+    assert_eq!(rooms_of(&items), [ROOM_B]);
+    // The user item, the room's, then the resources', in that order.
+    let pks: Vec<&str> = items.iter().map(|item| item.key.pk.as_str()).collect();
+    assert!(
+        pks[0].starts_with("USER#") && pks[1].starts_with("ROOM#"),
+        "{pks:?}"
+    );
+}
+
+#[test]
+fn partial_resource_arns_are_no_resources() {
+    for text in [
+        "arn:aws:a4b:us-east-1:123456789012:device",
+        "arn:aws:a4b:us-east-1:123456789012:device/",
+        "arn:aws:a4b:us-east-1:123456789012:/abc",
+        "arn:aws:a4b:us-east-1:123456789012:Device/abc",
+        "arn:aws:a4b:us-east-1:12345678901:device/abc",
+        "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/abc",
+        "arn:aws:a4b:us-east-1:123456789012:device/abc def",
+        "the arn:aws:a4b:us-east-1:123456789012:device/abc",
+    ] {
+        assert_eq!(a4b_arn(text), None, "{text:?}");
+    }
+    assert_eq!(a4b_arn(ROOM_A), Some(A4bArn::Room));
+    assert_eq!(a4b_arn(PROFILE), Some(A4bArn::Resource));
+}
+
+#[test]
+fn room_arns_list_the_first_100_rooms_and_room_count_all_of_them() {
+    let rooms: Vec<String> = (0..150).map(|n| a4b_arn_of("room", n)).collect();
+    let record = record_with(json!({ "requestParameters": {"rooms": rooms} }));
+    let items = items_of(&record);
+    assert_eq!(rooms_of(&items), rooms, "every room gets its item");
+    for item in &items {
+        assert_eq!(room_arns_attribute(item), rooms[..100]);
+        assert_eq!(
+            item.attributes.get("room_count"),
+            Some(&AttrValue::N("150".into()))
+        );
+    }
+}
+
+#[test]
+fn resource_arns_list_the_first_100_resources_and_resource_count_all_of_them() {
+    let devices: Vec<String> = (0..101).map(|n| a4b_arn_of("device", n)).collect();
+    let record = record_with(json!({ "responseElements": {"devices": devices} }));
+    let items = items_of(&record);
+    assert_eq!(resources_of(&items), devices);
+    for item in &items {
+        assert_eq!(list_attribute(item, "resource_arns"), devices[..100]);
+        assert_eq!(
+            item.attributes.get("resource_count"),
+            Some(&AttrValue::N("101".into()))
+        );
+    }
+}
+
+#[test]
+fn room_count_and_resource_count_are_left_out_when_there_are_none() {
+    let item = &items_of(&record_with(json!({})))[0];
+    for name in ["room_arns", "room_count", "resource_arns", "resource_count"] {
+        assert!(!item.attributes.contains_key(name), "{name}");
+    }
+}
+
+#[test]
+fn past_100_rooms_and_resources_only_the_user_item_keeps_the_record() {
+    let rooms: Vec<String> = (0..60).map(|n| a4b_arn_of("room", n)).collect();
+    let devices: Vec<String> = (0..41).map(|n| a4b_arn_of("device", n)).collect();
+    let record = record_with(json!({ "requestParameters": {"rooms": rooms, "devices": devices} }));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 102);
+    assert_eq!(items[0].string("record"), Some(record.as_str()));
+    assert!(!items[0].attributes.contains_key("record_truncated"));
+    for item in &items[1..] {
+        assert!(!item.attributes.contains_key("record"), "{}", item.key.pk);
+        assert_eq!(
+            item.attributes.get("record_truncated"),
+            Some(&AttrValue::Bool(true))
+        );
+        assert_eq!(item.key.sk, items[0].key.sk);
+    }
+}
+
+#[test]
+fn up_to_100_rooms_and_resources_every_item_keeps_the_record() {
+    let rooms: Vec<String> = (0..60).map(|n| a4b_arn_of("room", n)).collect();
+    let devices: Vec<String> = (0..40).map(|n| a4b_arn_of("device", n)).collect();
+    let record = record_with(json!({ "requestParameters": {"rooms": rooms, "devices": devices} }));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 101);
+    for item in &items {
+        assert_eq!(item.string("record"), Some(record.as_str()));
+    }
+}
+
+#[test]
+fn a_record_touching_thousands_of_rooms_costs_bytes_in_proportion_to_them() {
+    let rooms: Vec<String> = (0..3000).map(|n| a4b_arn_of("room", n)).collect();
+    let record = record_with(json!({ "requestParameters": {"rooms": rooms} }));
+    let mut items = build_items(record.as_bytes(), &context()).unwrap();
+    assert_eq!(items.len(), 3001);
+    let user = items.next().unwrap();
+    let room_item_bytes: Vec<usize> = items.map(|item| item.size_bytes()).collect();
+    assert_eq!(room_item_bytes.len(), 3000);
+    // Each room item holds its key, the first 100 rooms and the small attributes: far less than the
+    // record (3000 rooms), and the same for every room.
+    let largest = room_item_bytes.iter().max().unwrap();
+    assert!(*largest < 100 * 110 + 1000, "{largest}");
+    assert!(
+        *largest < record.len() / 20,
+        "{largest} of {}",
+        record.len()
+    );
+    assert_eq!(user.string("record"), Some(record.as_str()));
+}
+
+// ---- DynamoDB's key limits ----
+
+#[test]
+fn a_record_whose_sort_key_is_past_1024_bytes_is_rejected() {
+    let event_time = "2017-11-13T10:00:02Z";
+    let longest_id = "e".repeat(1024 - event_time.len() - 1);
+    let fits = json!({"eventID": longest_id, "eventTime": event_time}).to_string();
+    assert_eq!(items_of(&fits)[0].key.sk.len(), 1024);
+    let too_long = json!({"eventID": "e".repeat(1100), "eventTime": event_time}).to_string();
+    assert_eq!(
+        reject_reason(too_long.as_bytes()),
+        RejectReason::SortKeyTooLong { bytes: 1121 }
+    );
+}
+
+#[test]
+fn a_record_whose_user_partition_key_is_past_2048_bytes_is_rejected() {
+    let arn = |len: usize| format!("arn:aws:iam::123456789012:user/{}", "a".repeat(len));
+    let longest = arn(2048 - "USER#".len() - arn(0).len());
+    let fits = record_with(json!({"userIdentity": {"arn": longest}}));
+    assert_eq!(items_of(&fits)[0].key.pk.len(), 2048);
+    let too_long = record_with(json!({"userIdentity": {"arn": format!("{longest}b")}}));
+    assert_eq!(
+        reject_reason(too_long.as_bytes()),
+        RejectReason::UserKeyTooLong { bytes: 2049 }
+    );
+}
+
+#[test]
+fn an_arn_too_long_for_a_partition_key_gets_no_item_but_is_listed() {
+    let long_room = |extra: usize| {
+        let prefix = "arn:aws:a4b:us-east-1:123456789012:room/";
+        format!(
+            "{prefix}{}",
+            "a".repeat(2048 - "ROOM#".len() - prefix.len() + extra)
+        )
+    };
+    let long_device = {
+        let prefix = "arn:aws:a4b:us-east-1:123456789012:device/";
+        format!(
+            "{prefix}{}",
+            "d".repeat(2048 - "RESOURCE#".len() - prefix.len() + 1)
+        )
+    };
+    let record = record_with(json!({ "requestParameters": {
+        "fits": long_room(0), "tooLong": long_room(1), "device": long_device, "room": ROOM_A,
+    }}));
+    let items = items_of(&record);
+    assert_eq!(rooms_of(&items), [long_room(0).as_str(), ROOM_A]);
+    assert!(resources_of(&items).is_empty());
+    for item in &items {
+        assert!(item.key.pk.len() <= 2048);
+        assert_eq!(
+            item.attributes.get("room_count"),
+            Some(&AttrValue::N("3".into()))
+        );
+        assert!(item.size_bytes() <= MAX_ITEM_BYTES);
+    }
+}
+
+// ---- day ----
+
+#[test]
+fn day_is_the_utc_date_of_event_time_on_the_user_item_only() {
+    let record = record_with(json!({
+        "eventTime": "2017-11-13T23:30:00-02:00",
+        "requestParameters": {"roomArn": ROOM_A, "profileArn": PROFILE},
+    }));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].string("day"), Some("2017-11-14"));
+    for item in &items[1..] {
+        assert!(!item.attributes.contains_key("day"), "{}", item.key.pk);
+    }
+    let midnight = record_with(json!({"eventTime": "2017-12-31T23:59:59Z"}));
+    assert_eq!(items_of(&midnight)[0].string("day"), Some("2017-12-31"));
+}
+
+#[test]
+fn day_is_left_out_when_event_time_is_no_timestamp() {
+    let record = record_with(json!({"eventTime": "yesterday"}));
+    let items = items_of(&record);
+    assert!(!items[0].attributes.contains_key("day"));
+    assert_eq!(
+        items[0].key.sk,
+        "yesterday#2b045b94-82d9-407d-aff3-6c308b40fecb"
+    );
 }
 
 // ---- attributes ----
@@ -497,7 +789,7 @@ fn expires_at_is_set_only_when_retention_is_configured() {
         expires_at: Some(1_800_000_000),
         ..context()
     };
-    let items = build_items(record.as_bytes(), &context).unwrap();
+    let items: Vec<Item> = build_items(record.as_bytes(), &context).unwrap().collect();
     assert_eq!(
         items[0].attributes.get("expires_at"),
         Some(&AttrValue::N("1800000000".into()))
@@ -687,7 +979,7 @@ fn a_room_list_too_large_for_an_item_loses_its_last_rooms() {
     let mut attributes = attributes::Attributes::new();
     attributes.insert("room_arns", AttrValue::StringList(rooms.clone()));
     attributes.insert("event_id", AttrValue::S("e".into()));
-    let fitted = attributes::fit(&mut attributes, 100, "{}");
+    let fitted = attributes::fit(&mut attributes, 100, Some("{}"));
     assert!(fitted.record_truncated && fitted.attributes_truncated);
     let Some(AttrValue::StringList(kept)) = attributes.get("room_arns") else {
         panic!("room_arns gone");
@@ -718,33 +1010,36 @@ fn escaped_strings_are_unescaped_in_attributes_and_keys() {
 
 // ---- oracle: the streaming walk against a plain tree walk ----
 
-/// The rooms of a record by the simplest reading of the rule, on a parsed tree.
-fn rooms_by_tree_walk(record: &Value) -> Vec<String> {
-    fn walk(value: &Value, rooms: &mut Vec<String>) {
+/// The rooms (or, with `is_wanted` = [`is_resource_arn`], the other resources) of a record by the
+/// simplest reading of the rule, on a parsed tree.
+fn arns_by_tree_walk(record: &Value, is_wanted: fn(&str) -> bool) -> Vec<String> {
+    fn walk(value: &Value, rooms: &mut Vec<String>, is_wanted: fn(&str) -> bool) {
         let offer = |text: &str, rooms: &mut Vec<String>| {
-            if is_room_arn(text) && !rooms.iter().any(|room| room == text) {
+            if is_wanted(text) && !rooms.iter().any(|room| room == text) {
                 rooms.push(text.to_owned());
             }
         };
         match value {
             Value::String(text) => offer(text, rooms),
-            Value::Array(values) => values.iter().for_each(|value| walk(value, rooms)),
+            Value::Array(values) => values
+                .iter()
+                .for_each(|value| walk(value, rooms, is_wanted)),
             Value::Object(fields) => {
                 for (key, value) in fields {
                     offer(key, rooms);
-                    walk(value, rooms);
+                    walk(value, rooms, is_wanted);
                 }
             }
             _ => {}
         }
     }
     let mut rooms = Vec::new();
-    walk(&record["requestParameters"], &mut rooms);
-    walk(&record["responseElements"], &mut rooms);
+    walk(&record["requestParameters"], &mut rooms, is_wanted);
+    walk(&record["responseElements"], &mut rooms, is_wanted);
     if let Some(resources) = record["resources"].as_array() {
         for resource in resources {
             if let Some(arn) = resource.get("ARN").and_then(Value::as_str)
-                && is_room_arn(arn)
+                && is_wanted(arn)
                 && !rooms.iter().any(|room| room == arn)
             {
                 rooms.push(arn.to_owned());
@@ -763,6 +1058,8 @@ fn json_tree() -> impl proptest::strategy::Strategy<Value = Value> {
         "ARN",
         "arn:aws:a4b:us-east-1:123456789012:room/",
         "arn:aws-cn:a4b:cn-north-1:123456789012:room/x",
+        "arn:aws:a4b:us-east-1:123456789012:device/d1",
+        "arn:aws:a4b:us-east-1:123456789012:device/",
     ];
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -785,7 +1082,7 @@ fn json_tree() -> impl proptest::strategy::Strategy<Value = Value> {
 
 proptest::proptest! {
     #[test]
-    fn rooms_match_a_plain_tree_walk(
+    fn rooms_and_resources_match_a_plain_tree_walk(
         request in json_tree(),
         response in json_tree(),
         resources in json_tree(),
@@ -795,7 +1092,9 @@ proptest::proptest! {
             "requestParameters": request, "responseElements": response, "resources": resources,
         });
         let items = items_of(&record.to_string());
-        let expected = rooms_by_tree_walk(&record);
-        proptest::prop_assert_eq!(rooms_of(&items), expected.iter().map(String::as_str).collect::<Vec<_>>());
+        let rooms = arns_by_tree_walk(&record, is_room_arn);
+        let resources = arns_by_tree_walk(&record, is_resource_arn);
+        proptest::prop_assert_eq!(rooms_of(&items), rooms.iter().map(String::as_str).collect::<Vec<_>>());
+        proptest::prop_assert_eq!(resources_of(&items), resources.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }

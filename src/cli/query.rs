@@ -11,6 +11,7 @@ use super::clients;
 use super::error::{AwsTarget, CliError, aws_error};
 use super::output::{Format, text, write_csv_line, write_item_json, write_table};
 use super::time_range::TimeBound;
+use crate::keys;
 
 /// Whose history is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +51,8 @@ pub fn key_condition(pk: String, from: Option<&TimeBound>, to: Option<&TimeBound
 
 pub async fn run(args: QueryArgs) -> Result<(), CliError> {
     let (partition, pk) = match (&args.room, &args.user) {
-        (Some(room_arn), _) => (Partition::Room, format!("ROOM#{room_arn}")),
-        (None, Some(user_key)) => (Partition::User, format!("USER#{user_key}")),
+        (Some(room_arn), _) => (Partition::Room, keys::room_pk(room_arn)),
+        (None, Some(user_key)) => (Partition::User, keys::user_pk(user_key)),
         (None, None) => return Err(CliError::Usage("give --room ARN or --user KEY".to_owned())),
     };
     if let (Some(from), Some(to)) = (&args.from, &args.to)

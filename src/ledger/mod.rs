@@ -20,6 +20,7 @@ pub use dynamodb::DynamoDbLedger;
 pub use memory::MemoryLedger;
 
 use crate::item::{AttrValue, Item, ItemKey};
+use crate::keys;
 use crate::summary::ObjectCounts;
 
 /// The `pk` prefix of everything recorded about one log file.
@@ -34,9 +35,6 @@ pub const ROOM_SUMMARY_PK: &str = "SUMMARY#ROOM";
 pub const USER_SUMMARY_PK: &str = "SUMMARY#USER";
 /// Summary updates per transaction: DynamoDB takes 100 actions, one is the chunk's guard.
 pub const SUMMARY_UPDATES_PER_CHUNK: usize = 99;
-
-const ROOM_EVENT_PK_PREFIX: &str = "ROOM#";
-const USER_EVENT_PK_PREFIX: &str = "USER#";
 
 /// Who processed a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -189,9 +187,9 @@ impl FileActivity {
 
 /// The summary item of an event partition: `ROOM#arn` -> (`SUMMARY#ROOM`, arn).
 fn summary_key(event_pk: &str) -> Option<ItemKey> {
-    let (pk, sk) = if let Some(room_arn) = event_pk.strip_prefix(ROOM_EVENT_PK_PREFIX) {
+    let (pk, sk) = if let Some(room_arn) = event_pk.strip_prefix(keys::ROOM_PREFIX) {
         (ROOM_SUMMARY_PK, room_arn)
-    } else if let Some(user_key) = event_pk.strip_prefix(USER_EVENT_PK_PREFIX) {
+    } else if let Some(user_key) = event_pk.strip_prefix(keys::USER_PREFIX) {
         (USER_SUMMARY_PK, user_key)
     } else {
         return None;

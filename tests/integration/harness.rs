@@ -174,7 +174,8 @@ impl TestEnv {
             .collect()
     }
 
-    /// The audit event items (`ROOM#…` and `USER#…`), without file markers and summaries.
+    /// The audit event items (`USER#…`, `ROOM#…` and `RESOURCE#…`), without file markers and
+    /// summaries.
     pub async fn event_items(&self) -> Vec<TableItem> {
         self.items()
             .await
@@ -335,5 +336,5 @@ pub fn events_dir() -> PathBuf {
 pub fn is_event_item(item: &TableItem) -> bool {
     item.get("pk")
         .and_then(|pk| pk.as_s().ok())
-        .is_some_and(|pk| pk.starts_with("ROOM#") || pk.starts_with("USER#"))
+        .is_some_and(|pk| a4b_audit::keys::is_event_partition(pk))
 }

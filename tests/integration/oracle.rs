@@ -31,6 +31,13 @@ pub fn expected_items(file_json: &str, source_object: &str) -> Vec<ComparableIte
     items
 }
 
+/// DynamoDB's key limits (bytes).
+const MAX_PK: usize = 2048;
+const MAX_SK: usize = 1024;
+/// `room_arns` and `resource_arns` list at most this many; past this many in all, the room and
+/// resource items leave `record` out.
+const LISTED: usize = 100;
+
 fn items_of(record: &Value, raw: &str, source_object: &str) -> Vec<ComparableItem> {
     let identity = &record["userIdentity"];
     let user_key = ["arn", "invokedBy", "principalId", "accountId"]
@@ -39,12 +46,16 @@ fn items_of(record: &Value, raw: &str, source_object: &str) -> Vec<ComparableIte
         .find(|value| !value.is_empty())
         .unwrap_or("unknown")
         .to_owned();
-    let rooms = rooms_of(record);
+    let (rooms, resources) = arns_of(record);
+    let event_time = record["eventTime"].as_str().expect("eventTime");
     let sk = format!(
-        "{}#{}",
-        record["eventTime"].as_str().expect("eventTime"),
+        "{event_time}#{}",
         record["eventID"].as_str().expect("eventID")
     );
+    let user_pk = format!("USER#{user_key}");
+    if sk.len() > MAX_SK || user_pk.len() > MAX_PK {
+        return Vec::new();
+    }
 
     let mut attributes = ComparableItem::new();
     let mut text = |name: &str, value: &Value| {
@@ -86,16 +97,35 @@ fn items_of(record: &Value, raw: &str, source_object: &str) -> Vec<ComparableIte
         _ => {}
     }
     attributes.insert("user_key".into(), json!(user_key));
-    if !rooms.is_empty() {
-        attributes.insert("room_arns".into(), json!(rooms));
+    for (list, count, arns) in [
+        ("room_arns", "room_count", &rooms),
+        ("resource_arns", "resource_count", &resources),
+    ] {
+        if !arns.is_empty() {
+            let listed: Vec<&String> = arns.iter().take(LISTED).collect();
+            attributes.insert(list.into(), json!(listed));
+            attributes.insert(count.into(), json!({ "N": arns.len().to_string() }));
+        }
     }
     attributes.insert("source_object".into(), json!(source_object));
     attributes.insert("record".into(), json!(raw));
 
-    let mut items = Vec::new();
-    let pks = std::iter::once(format!("USER#{user_key}"))
-        .chain(rooms.iter().map(|room| format!("ROOM#{room}")));
-    for pk in pks {
+    let mut user = attributes.clone();
+    user.insert("pk".into(), json!(user_pk));
+    user.insert("sk".into(), json!(sk));
+    if let Ok(time) = event_time.parse::<jiff::Timestamp>() {
+        user.insert("day".into(), json!(time.strftime("%Y-%m-%d").to_string()));
+    }
+    let mut items = vec![user];
+    if rooms.len() + resources.len() > LISTED {
+        attributes.remove("record");
+        attributes.insert("record_truncated".into(), json!(true));
+    }
+    let pks = rooms
+        .iter()
+        .map(|room| format!("ROOM#{room}"))
+        .chain(resources.iter().map(|arn| format!("RESOURCE#{arn}")));
+    for pk in pks.filter(|pk| pk.len() <= MAX_PK) {
         let mut item = attributes.clone();
         item.insert("pk".into(), json!(pk));
         item.insert("sk".into(), json!(sk));
@@ -104,7 +134,8 @@ fn items_of(record: &Value, raw: &str, source_object: &str) -> Vec<ComparableIte
     items
 }
 
-fn rooms_of(record: &Value) -> Vec<String> {
+/// The rooms and the other A4B resources a record touches, each deduplicated in the order found.
+fn arns_of(record: &Value) -> (Vec<String>, Vec<String>) {
     let mut strings = Vec::new();
     collect_strings(&record["requestParameters"], &mut strings);
     collect_strings(&record["responseElements"], &mut strings);
@@ -115,35 +146,49 @@ fn rooms_of(record: &Value) -> Vec<String> {
             }
         }
     }
-    let mut rooms: Vec<String> = Vec::new();
+    let (mut rooms, mut resources): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for candidate in strings {
-        if is_room_arn(&candidate) && !rooms.contains(&candidate) {
-            rooms.push(candidate);
+        let list = match a4b_type(&candidate) {
+            Some("room") => &mut rooms,
+            Some(_) => &mut resources,
+            None => continue,
+        };
+        if !list.contains(&candidate) {
+            list.push(candidate);
         }
     }
-    rooms
+    (rooms, resources)
 }
 
+/// Every string of `value`, object member names included, in document order.
 fn collect_strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(text) => out.push(text.clone()),
         Value::Array(values) => values.iter().for_each(|value| collect_strings(value, out)),
-        Value::Object(members) => members
-            .values()
-            .for_each(|value| collect_strings(value, out)),
+        Value::Object(members) => {
+            for (name, value) in members {
+                out.push(name.clone());
+                collect_strings(value, out);
+            }
+        }
         _ => {}
     }
 }
 
-/// `arn:<partition>:a4b:<region>:<12 digits>:room/<…>`, the whole string.
-pub fn is_room_arn(text: &str) -> bool {
+/// The `<type>` of `arn:<partition>:a4b:<region>:<12 digits>:<type>/<…>`, the whole string.
+fn a4b_type(text: &str) -> Option<&str> {
     let parts: Vec<&str> = text.splitn(6, ':').collect();
-    matches!(parts.as_slice(), ["arn", partition, "a4b", region, account, resource]
-        if !partition.is_empty()
-            && !region.is_empty()
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit())
-            && resource.strip_prefix("room/").is_some_and(|rest| !rest.is_empty()))
+    let ["arn", partition, "a4b", region, account, resource] = parts.as_slice() else {
+        return None;
+    };
+    let (kind, id) = resource.split_once('/')?;
+    let valid = !partition.is_empty()
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !kind.is_empty()
+        && !id.is_empty();
+    valid.then_some(kind)
 }
 
 /// A table item (as scanned) in the comparable form, without `ingested_at`.

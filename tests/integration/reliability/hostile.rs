@@ -84,7 +84,12 @@ fn assert_invariants(mapped: &Mapped) {
         assert_eq!(item.string("event_source"), Some(A4B), "{item:?}");
         assert!(item.size_bytes() <= MAX_ITEM_BYTES, "{}", item.size_bytes());
         assert!(
-            item.key.pk.starts_with("USER#") || item.key.pk.starts_with("ROOM#"),
+            a4b_audit::keys::is_event_partition(&item.key.pk),
+            "{:?}",
+            item.key
+        );
+        assert!(
+            item.key.pk.len() <= 2048 && item.key.sk.len() <= 1024,
             "{:?}",
             item.key
         );
