@@ -104,6 +104,10 @@ pub enum SourceError {
     AccessDenied,
     #[error("the bucket does not exist (NoSuchBucket)")]
     NoSuchBucket,
+    #[error(
+        "the object is in an archive storage class (GLACIER or DEEP_ARCHIVE: InvalidObjectState): restore it first (S3 RestoreObject, or an S3 Batch Operations restore job for many), then process it again"
+    )]
+    Archived,
     #[error("this source cannot open {0}: {1}")]
     Unsupported(String, &'static str),
     #[error("cannot open the local file: {0}")]
@@ -201,6 +205,7 @@ fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
         match service_error.err().code() {
             Some("AccessDenied") => return SourceError::AccessDenied,
             Some("NoSuchBucket") => return SourceError::NoSuchBucket,
+            Some("InvalidObjectState") => return SourceError::Archived,
             Some("NoSuchKey") | Some("NotFound") => return SourceError::NotFound,
             _ => {}
         }

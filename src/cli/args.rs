@@ -48,9 +48,11 @@ The summary goes to stderr; with --dry-run every item goes to stdout as one JSON
   a4b-audit backfill s3://trail-bucket/team-prefix --account 123456789012 --region us-east-1 --resume
   a4b-audit backfill s3://org-trail-bucket --from 2023-05-01 --concurrency 8
 
-The prefix is the trail's S3 key prefix (the folder above AWSLogs/). Accounts (also those of an
-organization trail, AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders
-between --from and --to are listed. --from/--to select delivery days (UTC).
+Every trail prefix (a folder holding AWSLogs/) at or below the given prefix is found, at any depth;
+give the trail's S3 key prefix to read one trail only. Accounts (also those of an organization trail,
+AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders between --from and
+--to are listed. --from/--to select delivery days (UTC). Files in GLACIER or DEEP_ARCHIVE are listed
+apart: restore them first.
 Running it twice is safe; --resume skips files already recorded as processed.")]
     Backfill(BackfillArgs),
 
@@ -128,6 +130,23 @@ pub struct BackfillArgs {
     /// Skip files that already have a processed-file marker in the table.
     #[arg(long)]
     pub resume: bool,
+
+    /// Print what the run would request of each AWS service and what it would cost, on AWS and on
+    /// this machine; write nothing (no table needed).
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Files per batch on AWS: one Lambda invocation and one Express child workflow each.
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub batch_size: u64,
+
+    /// With --plan: the billed Lambda time assumed per file, in milliseconds.
+    #[arg(long, default_value_t = 30, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=900_000))]
+    pub lambda_ms_per_file: u64,
+
+    /// With --plan: the function's memory in MB (the stack's MemorySize).
+    #[arg(long, default_value_t = 512, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10_240))]
+    pub lambda_memory_mb: u64,
 
     #[command(flatten)]
     pub table: TableArgs,

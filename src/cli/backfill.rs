@@ -5,8 +5,12 @@ use std::collections::BTreeSet;
 use futures::stream::{self, StreamExt};
 
 use super::args::BackfillArgs;
-use super::discover::{DiscoveredObject, DiscoveryFilter, S3Listing, discover_log_files};
+use super::discover::{
+    BucketListing, CountingListing, DiscoveredObject, Discovery, DiscoveryFilter, S3Listing,
+    discover_log_files,
+};
 use super::error::CliError;
+use super::plan::PlanInput;
 use super::process::add_outcome;
 use super::progress::Progress;
 use super::{Outcome, clients, report};
@@ -18,19 +22,12 @@ use crate::source::{ObjectLocation, S3Source};
 use crate::summary::InvocationSummary;
 
 pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
+    let filter = discovery_filter(&args)?;
+    if args.plan {
+        return plan(&args, &filter).await;
+    }
     let table_name = clients::table_name(&args.table)?;
     let config = clients::pipeline_config(&table_name)?;
-    let filter = DiscoveryFilter {
-        from: args.from.map(|bound| bound.first_day()),
-        to: args.to.map(|bound| bound.first_day()),
-        accounts: args.account.clone(),
-        regions: args.region.clone(),
-    };
-    if let (Some(from), Some(to)) = (filter.from, filter.to)
-        && from > to
-    {
-        return Err(CliError::Usage(format!("--from {from} is after --to {to}")));
-    }
     let sdk_config = clients::sdk_config().await?;
     let region = clients::region_name(&sdk_config);
     let read_client = crate::aws::dynamodb_read_client(&sdk_config);
@@ -42,14 +39,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
         bucket: bucket.clone(),
         region: region.clone(),
     };
-
-    eprintln!("listing the log files under {} …", args.location);
-    let discovery = discover_log_files(&listing, &args.location.prefix, &filter).await?;
-    if discovery.trail_locations == 0 {
-        return Err(CliError::NoLogFiles {
-            location: location_with_slash(&args.location.to_string()),
-        });
-    }
+    let discovery = discover(&args, &listing, &filter).await?;
     let mut files = discovery.log_files;
     let mut already_done = 0;
     if args.resume && !files.is_empty() {
@@ -120,11 +110,79 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
     progress.finish();
 
     report::write_summary(&mut std::io::stderr().lock(), &summary, already_done, false)?;
-    Ok(if summary.objects_failed > 0 {
-        Outcome::FilesFailed
-    } else {
-        Outcome::Success
-    })
+    if !discovery.archived.is_empty() {
+        eprintln!(
+            "{} log file(s) left unread in an archive storage class: restore them, then run again",
+            discovery.archived.len()
+        );
+    }
+    Ok(
+        if summary.objects_failed > 0 || !discovery.archived.is_empty() {
+            Outcome::FilesFailed
+        } else {
+            Outcome::Success
+        },
+    )
+}
+
+/// The filters of the command line, checked.
+fn discovery_filter(args: &BackfillArgs) -> Result<DiscoveryFilter, CliError> {
+    let filter = DiscoveryFilter {
+        from: args.from.map(|bound| bound.first_day()),
+        to: args.to.map(|bound| bound.first_day()),
+        accounts: args.account.clone(),
+        regions: args.region.clone(),
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(CliError::Usage(format!("--from {from} is after --to {to}")));
+    }
+    Ok(filter)
+}
+
+/// Lists the log files as every backfill does, saying what it found.
+async fn discover(
+    args: &BackfillArgs,
+    listing: &impl BucketListing,
+    filter: &DiscoveryFilter,
+) -> Result<Discovery, CliError> {
+    eprintln!("listing the log files under {} …", args.location);
+    let discovery = discover_log_files(listing, &args.location.prefix, filter).await?;
+    if discovery.trail_locations == 0 {
+        return Err(CliError::NoLogFiles {
+            location: location_with_slash(&args.location.to_string()),
+        });
+    }
+    describe_trail_prefixes(&args.location.bucket, &discovery.trail_prefixes);
+    report_archived(&args.location.bucket, &discovery.archived);
+    Ok(discovery)
+}
+
+/// `--plan`: the listing, then the requests and costs, on stdout; nothing written.
+async fn plan(args: &BackfillArgs, filter: &DiscoveryFilter) -> Result<Outcome, CliError> {
+    let sdk_config = clients::sdk_config().await?;
+    let listing = CountingListing::new(S3Listing {
+        client: crate::aws::s3_client(&sdk_config),
+        bucket: args.location.bucket.clone(),
+        region: clients::region_name(&sdk_config),
+    });
+    let discovery = discover(args, &listing, filter).await?;
+    let input = PlanInput {
+        files: discovery.log_files.len() as u64,
+        bytes: discovery.log_files.iter().map(|file| file.size).sum(),
+        list_requests: listing.requests(),
+        batch_size: args.batch_size,
+        lambda_memory_mb: args.lambda_memory_mb,
+        lambda_ms_per_file: args.lambda_ms_per_file,
+    };
+    let text = super::plan::render(
+        &input,
+        discovery.trail_prefixes.len(),
+        discovery.archived.len() as u64,
+    );
+    std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+    Ok(Outcome::Success)
 }
 
 fn s3_uri(bucket: &str, key: &str) -> String {
@@ -134,6 +192,46 @@ fn s3_uri(bucket: &str, key: &str) -> String {
     }
     .to_string()
 }
+
+/// Names the trail prefixes found, when there is more than the usual one.
+pub(super) fn describe_trail_prefixes(bucket: &str, trail_prefixes: &[String]) {
+    if trail_prefixes.len() > 1 || trail_prefixes.iter().any(|prefix| !prefix.is_empty()) {
+        let names: Vec<String> = trail_prefixes
+            .iter()
+            .map(|prefix| format!("s3://{bucket}/{prefix}AWSLogs/"))
+            .collect();
+        eprintln!(
+            "{} trail prefix(es): {}",
+            trail_prefixes.len(),
+            names.join(", ")
+        );
+    }
+}
+
+/// Log files in GLACIER or DEEP_ARCHIVE cannot be read before a restore: says so, naming a few.
+pub(super) fn report_archived(bucket: &str, archived: &[DiscoveredObject]) {
+    if archived.is_empty() {
+        return;
+    }
+    let bytes: u64 = archived.iter().map(|file| file.size).sum();
+    eprintln!(
+        "{} log file(s) ({bytes} bytes) are in an archive storage class (GLACIER or DEEP_ARCHIVE): \
+         S3 refuses to read them (InvalidObjectState) until they are restored. They are left out of \
+         this run. Restore them first (S3 RestoreObject, or an S3 Batch Operations restore job for \
+         many; Bulk retrieval is the cheapest), then run the backfill again. The first ones:",
+        archived.len()
+    );
+    for file in archived.iter().take(ARCHIVED_NAMED) {
+        eprintln!(
+            "  {} ({})",
+            s3_uri(bucket, &file.key),
+            file.storage_class.as_deref().unwrap_or_default()
+        );
+    }
+}
+
+/// How many archived files the report names.
+const ARCHIVED_NAMED: usize = 10;
 
 fn location_with_slash(location: &str) -> String {
     if location.ends_with('/') {
@@ -164,6 +262,7 @@ mod tests {
         let file = |key: &str| DiscoveredObject {
             key: key.to_owned(),
             size: 1,
+            storage_class: None,
         };
         let done = BTreeSet::from(["s3://b/AWSLogs/x/2.json.gz".to_owned()]);
         let left = skip_done(

@@ -1,7 +1,9 @@
-//! Finding the log files of a bucket for `backfill`: accounts and regions by listing folders, then
-//! only the day folders between `--from` and `--to`, never the whole bucket.
+//! Finding the log files of a bucket for `backfill`: the trail prefixes (every folder holding an
+//! `AWSLogs/` folder, at any depth below the given prefix), accounts and regions by listing folders,
+//! then only the day folders between `--from` and `--to`, never the whole bucket.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -13,12 +15,31 @@ use crate::log_key::{self, TrailLogLocation};
 /// Day folders listed at once.
 const DAY_LISTINGS_IN_FLIGHT: usize = 16;
 
+/// How many folders deep below the given prefix the search for `AWSLogs/` folders goes. CloudTrail
+/// key prefixes are short paths; the bound keeps a bucket that also holds deep unrelated trees from
+/// costing a listing per folder of them.
+const TRAIL_PREFIX_DEPTH: usize = 8;
+
+/// The storage classes whose objects GetObject refuses (`InvalidObjectState`) until restored.
+const ARCHIVE_STORAGE_CLASSES: [&str; 2] = ["GLACIER", "DEEP_ARCHIVE"];
+
 /// An object found by listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredObject {
     pub key: String,
     /// Stored bytes.
     pub size: u64,
+    /// The listing's storage class (`None`: S3 left it out, which means STANDARD).
+    pub storage_class: Option<String>,
+}
+
+impl DiscoveredObject {
+    /// Whether GetObject refuses it until it is restored (GLACIER, DEEP_ARCHIVE).
+    pub fn is_archived(&self) -> bool {
+        self.storage_class
+            .as_deref()
+            .is_some_and(|class| ARCHIVE_STORAGE_CLASSES.contains(&class))
+    }
 }
 
 /// The listing a discovery needs (S3's `ListObjectsV2`).
@@ -46,15 +67,22 @@ pub struct DiscoveryFilter {
 /// What a discovery found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Discovery {
-    /// Log files, by trail location, day and key.
+    /// The trail prefixes found (each the folder above an `AWSLogs/` folder: empty or ending in
+    /// `/`), in key order.
+    pub trail_prefixes: Vec<String>,
+    /// Log files that can be read, by trail prefix, location, day and key.
     pub log_files: Vec<DiscoveredObject>,
+    /// Log files in an archive storage class (GLACIER, DEEP_ARCHIVE): GetObject refuses them
+    /// (`InvalidObjectState`) until they are restored, so they are left out and reported.
+    pub archived: Vec<DiscoveredObject>,
     /// Other objects in the day folders (not log files), with the reason.
     pub skipped: Vec<(String, &'static str)>,
     /// Account and region folders found (after the filters).
     pub trail_locations: usize,
 }
 
-/// Finds the log files below `bucket_prefix` (the trail's S3 key prefix, empty or any text).
+/// Finds the log files below `bucket_prefix` (empty for the whole bucket, or any text): in every
+/// trail prefix at or below it (the folders holding an `AWSLogs/` folder).
 pub async fn discover_log_files(
     listing: &impl BucketListing,
     bucket_prefix: &str,
@@ -64,6 +92,83 @@ pub async fn discover_log_files(
     if !prefix.is_empty() && !prefix.ends_with('/') {
         prefix.push('/');
     }
+    let trail_prefixes = find_trail_prefixes(listing, &prefix).await?;
+    let mut locations = Vec::new();
+    for trail_prefix in &trail_prefixes {
+        locations.extend(trail_locations(listing, trail_prefix, filter).await?);
+    }
+
+    let mut day_prefixes = Vec::new();
+    for location in &locations {
+        for date in days_with_folders(listing, location, filter).await? {
+            day_prefixes.push(location.day_prefix(date));
+        }
+    }
+    let listed: Vec<Vec<DiscoveredObject>> = stream::iter(
+        day_prefixes
+            .iter()
+            .map(|day_prefix| listing.objects(day_prefix)),
+    )
+    .buffered(DAY_LISTINGS_IN_FLIGHT)
+    .try_collect()
+    .await?;
+
+    let mut discovery = Discovery {
+        trail_prefixes,
+        trail_locations: locations.len(),
+        ..Discovery::default()
+    };
+    for object in listed.into_iter().flatten() {
+        match log_key::classify(&object.key).skip_reason() {
+            None if object.is_archived() => discovery.archived.push(object),
+            None => discovery.log_files.push(object),
+            Some(reason) => discovery.skipped.push((object.key, reason)),
+        }
+    }
+    Ok(discovery)
+}
+
+/// The folders at or below `start` (empty or ending in `/`) that hold an `AWSLogs/` folder, walking
+/// the folder tree level by level, at most [`TRAIL_PREFIX_DEPTH`] folders deep, without entering
+/// `AWSLogs/` folders themselves.
+async fn find_trail_prefixes(
+    listing: &impl BucketListing,
+    start: &str,
+) -> Result<Vec<String>, CliError> {
+    let mut found = Vec::new();
+    let mut level = vec![start.to_owned()];
+    for _ in 0..=TRAIL_PREFIX_DEPTH {
+        let mut next = Vec::new();
+        for folder in level {
+            let children = listing.folders(&folder).await?;
+            if children
+                .iter()
+                .any(|child| last_segment(child) == "AWSLogs")
+            {
+                found.push(folder.clone());
+            }
+            next.extend(
+                children
+                    .into_iter()
+                    .filter(|child| last_segment(child) != "AWSLogs"),
+            );
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The account and region folders of one trail prefix that pass the filter: standard trails
+/// (`AWSLogs/<account>/`) and organization trails (`AWSLogs/o-…/<account>/`).
+async fn trail_locations(
+    listing: &impl BucketListing,
+    prefix: &str,
+    filter: &DiscoveryFilter,
+) -> Result<Vec<TrailLogLocation>, CliError> {
     let mut accounts: Vec<(Option<String>, String)> = Vec::new();
     for folder in listing.folders(&format!("{prefix}AWSLogs/")).await? {
         let name = last_segment(&folder);
@@ -95,39 +200,13 @@ pub async fn discover_log_files(
             }
             // A folder that is no region name is not CloudTrail's: leave it.
             if let Ok(location) =
-                TrailLogLocation::new(&prefix, organization_id.as_deref(), account, region)
+                TrailLogLocation::new(prefix, organization_id.as_deref(), account, region)
             {
                 locations.push(location);
             }
         }
     }
-
-    let mut day_prefixes = Vec::new();
-    for location in &locations {
-        for date in days_with_folders(listing, location, filter).await? {
-            day_prefixes.push(location.day_prefix(date));
-        }
-    }
-    let listed: Vec<Vec<DiscoveredObject>> = stream::iter(
-        day_prefixes
-            .iter()
-            .map(|day_prefix| listing.objects(day_prefix)),
-    )
-    .buffered(DAY_LISTINGS_IN_FLIGHT)
-    .try_collect()
-    .await?;
-
-    let mut discovery = Discovery {
-        trail_locations: locations.len(),
-        ..Discovery::default()
-    };
-    for object in listed.into_iter().flatten() {
-        match log_key::classify(&object.key).skip_reason() {
-            None => discovery.log_files.push(object),
-            Some(reason) => discovery.skipped.push((object.key, reason)),
-        }
-    }
-    Ok(discovery)
+    Ok(locations)
 }
 
 /// The days of a trail location that have a folder and fall in the filter's range, walking
@@ -194,6 +273,49 @@ fn number<T: std::str::FromStr>(text: &str, digits: usize) -> Option<T> {
     (text.len() == digits && text.bytes().all(|byte| byte.is_ascii_digit()))
         .then(|| text.parse().ok())
         .flatten()
+}
+
+/// Keys or folders S3 returns in one ListObjectsV2 page.
+const KEYS_PER_PAGE: usize = 1_000;
+
+/// A listing that counts the ListObjectsV2 requests (pages) it makes, for `backfill --plan`.
+pub struct CountingListing<L> {
+    inner: L,
+    requests: AtomicU64,
+}
+
+impl<L> CountingListing<L> {
+    pub fn new(inner: L) -> Self {
+        CountingListing {
+            inner,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// ListObjectsV2 requests so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// One request per started page of results (at least one).
+    fn count(&self, results: usize) {
+        let pages = results.div_ceil(KEYS_PER_PAGE).max(1) as u64;
+        self.requests.fetch_add(pages, Ordering::Relaxed);
+    }
+}
+
+impl<L: BucketListing> BucketListing for CountingListing<L> {
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, CliError> {
+        let folders = self.inner.folders(prefix).await?;
+        self.count(folders.len());
+        Ok(folders)
+    }
+
+    async fn objects(&self, prefix: &str) -> Result<Vec<DiscoveredObject>, CliError> {
+        let objects = self.inner.objects(prefix).await?;
+        self.count(objects.len());
+        Ok(objects)
+    }
 }
 
 /// Lists an S3 bucket.
@@ -274,6 +396,9 @@ impl BucketListing for S3Listing {
                         .size()
                         .and_then(|size| u64::try_from(size).ok())
                         .unwrap_or(0),
+                    storage_class: object
+                        .storage_class()
+                        .map(|class| class.as_str().to_owned()),
                 })
             }));
         })
@@ -293,14 +418,17 @@ mod tests {
     #[derive(Default)]
     struct MemoryBucket {
         keys: BTreeSet<String>,
+        /// Keys stored in DEEP_ARCHIVE.
+        archived: BTreeSet<String>,
         listed: Mutex<Vec<String>>,
+        objects_listed: Mutex<Vec<String>>,
     }
 
     impl MemoryBucket {
         fn with(keys: &[String]) -> Self {
             MemoryBucket {
                 keys: keys.iter().cloned().collect(),
-                listed: Mutex::default(),
+                ..MemoryBucket::default()
             }
         }
     }
@@ -322,6 +450,7 @@ mod tests {
 
         async fn objects(&self, prefix: &str) -> Result<Vec<DiscoveredObject>, CliError> {
             self.listed.lock().unwrap().push(prefix.to_owned());
+            self.objects_listed.lock().unwrap().push(prefix.to_owned());
             Ok(self
                 .keys
                 .iter()
@@ -329,6 +458,10 @@ mod tests {
                 .map(|key| DiscoveredObject {
                     key: key.clone(),
                     size: 1,
+                    storage_class: self
+                        .archived
+                        .contains(key)
+                        .then(|| "DEEP_ARCHIVE".to_owned()),
                 })
                 .collect())
         }
@@ -409,7 +542,13 @@ mod tests {
                 .any(|prefix| prefix.ends_with("/2023/04/30/") || prefix.ends_with("/2023/06/")),
             "listed outside the range: {listed:?}"
         );
-        assert!(!listed.iter().any(|prefix| prefix.is_empty()));
+        let objects_listed = bucket.objects_listed.lock().unwrap().clone();
+        assert!(
+            objects_listed
+                .iter()
+                .all(|prefix| prefix.ends_with("/2023/05/01/")),
+            "listed objects outside the day folders: {objects_listed:?}"
+        );
     }
 
     #[tokio::test]
@@ -432,17 +571,114 @@ mod tests {
 
     #[tokio::test]
     async fn the_trail_prefix_is_honoured_with_or_without_a_slash() {
-        let keys: Vec<String> = tree().iter().map(|key| format!("team/{key}")).collect();
+        let mut keys: Vec<String> = tree().iter().map(|key| format!("team/{key}")).collect();
+        keys.push(log_key(
+            "other/AWSLogs/",
+            "333333333333",
+            "us-east-1",
+            "20230501",
+            "f",
+        ));
         let bucket = MemoryBucket::with(&keys);
         for prefix in ["team", "team/"] {
             let discovery = discover_log_files(&bucket, prefix, &DiscoveryFilter::default())
                 .await
                 .unwrap();
             assert_eq!(discovery.log_files.len(), 5, "{prefix}");
+            assert_eq!(discovery.trail_prefixes, ["team/"]);
         }
+    }
+
+    #[tokio::test]
+    async fn without_a_prefix_every_trail_prefix_at_any_depth_is_found() {
+        let mut keys = tree();
+        keys.extend(tree().iter().map(|key| format!("team/{key}")));
+        keys.push(log_key(
+            "a/b/c/AWSLogs/",
+            "333333333333",
+            "us-east-1",
+            "20230501",
+            "f",
+        ));
+        keys.push("a/notes/readme.txt".to_owned());
+        let bucket = MemoryBucket::with(&keys);
         let discovery = discover_log_files(&bucket, "", &DiscoveryFilter::default())
             .await
             .unwrap();
-        assert_eq!(discovery.log_files.len(), 0);
+        assert_eq!(discovery.trail_prefixes, ["", "a/b/c/", "team/"]);
+        assert_eq!(discovery.log_files.len(), 11);
+        assert_eq!(discovery.trail_locations, 7);
+        // The account folders are never listed: the search does not walk into AWSLogs/.
+        let listed = bucket.listed.lock().unwrap().clone();
+        assert!(
+            !listed
+                .iter()
+                .any(|prefix| prefix.ends_with("AWSLogs/111111111111/")),
+            "the search entered an AWSLogs folder: {listed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_search_for_trail_prefixes_stops_at_its_depth() {
+        let deep = format!("{}AWSLogs/", "x/".repeat(TRAIL_PREFIX_DEPTH + 1));
+        let shallow = format!("{}AWSLogs/", "x/".repeat(TRAIL_PREFIX_DEPTH));
+        let bucket = MemoryBucket::with(&[
+            log_key(&deep, "111111111111", "us-east-1", "20230501", "a"),
+            log_key(&shallow, "111111111111", "us-east-1", "20230501", "b"),
+        ]);
+        let discovery = discover_log_files(&bucket, "", &DiscoveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(found(&discovery), ["b.json.gz"]);
+    }
+
+    #[tokio::test]
+    async fn log_files_in_an_archive_storage_class_are_counted_apart() {
+        let keys = tree();
+        let mut bucket = MemoryBucket::with(&keys);
+        bucket.archived.insert(keys[1].clone());
+        let discovery = discover_log_files(&bucket, "", &DiscoveryFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            found(&discovery),
+            ["c.json.gz", "a.json.gz", "d.json.gz", "e.json.gz"]
+        );
+        let archived: Vec<&str> = discovery
+            .archived
+            .iter()
+            .map(|object| object.key.as_str())
+            .collect();
+        assert_eq!(archived, [keys[1].as_str()]);
+    }
+
+    #[tokio::test]
+    async fn a_counting_listing_counts_one_request_per_started_page() {
+        let keys: Vec<String> = (0..2_500).map(|n| format!("p/{n:05}")).collect();
+        let bucket = CountingListing::new(MemoryBucket::with(&keys));
+        bucket.objects("p/").await.unwrap();
+        assert_eq!(bucket.requests(), 3);
+        bucket.folders("nothing/").await.unwrap();
+        assert_eq!(bucket.requests(), 4);
+    }
+
+    #[test]
+    fn only_glacier_and_deep_archive_need_a_restore() {
+        let object = |class: Option<&str>| DiscoveredObject {
+            key: "k".into(),
+            size: 1,
+            storage_class: class.map(str::to_owned),
+        };
+        for class in ["GLACIER", "DEEP_ARCHIVE"] {
+            assert!(object(Some(class)).is_archived(), "{class}");
+        }
+        for class in [
+            None,
+            Some("STANDARD"),
+            Some("GLACIER_IR"),
+            Some("STANDARD_IA"),
+        ] {
+            assert!(!object(class).is_archived(), "{class:?}");
+        }
     }
 }

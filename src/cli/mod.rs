@@ -11,6 +11,7 @@ mod dry_run;
 mod error;
 mod inputs;
 mod output;
+mod plan;
 mod process;
 mod progress;
 mod query;

@@ -104,6 +104,24 @@ impl TestEnv {
             .expect("put object");
     }
 
+    /// Puts an object in a storage class (GLACIER, DEEP_ARCHIVE: GetObject refuses it until restored).
+    pub async fn put_in_class(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        class: aws_sdk_s3::types::StorageClass,
+    ) {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body.into())
+            .storage_class(class)
+            .send()
+            .await
+            .expect("put object");
+    }
+
     /// Uploads every sample log of `events/logs/` to the key its path names; returns the keys.
     pub async fn put_sample_logs(&self) -> Vec<String> {
         let logs = events_dir().join(samples::LOGS_DIR);

@@ -2,6 +2,7 @@
 //! code expects it. Each test reads the template and fails when its property breaks.
 
 mod alarms;
+mod backfill;
 mod cfn;
 mod lint_gate;
 mod logging;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use a4b_audit_devtools::moto;
+
 use crate::harness::{ACCOUNT, TestEnv, cloudtrail_key, log_file};
 
 use super::{OTHER_ACCOUNT, a4b_record, n, other_record, room_arn, s, user_arn};
@@ -310,4 +312,88 @@ async fn concurrent_backfill_writes_the_same_event_items_and_markers_as_one_file
     let expected = normalize(&sequential, keys(&sequential).await);
     assert!(expected.len() > 5, "{expected:?}");
     assert_eq!(normalize(&concurrent, keys(&concurrent).await), expected);
+}
+
+#[tokio::test]
+async fn archived_log_files_are_reported_with_what_to_do_and_fail_the_run() {
+    let env = TestEnv::new("cli-archived_log_files_are_reported").await;
+    let tree = tree(&env).await;
+    let archived = cloudtrail_key(None, ACCOUNT, "eu-west-1", "20230502", "cold");
+    env.put_in_class(
+        &archived,
+        log_file(&[a4b_record("e9", "2023-05-02T11:58:00Z", "dave", None)]),
+        aws_sdk_s3::types::StorageClass::DeepArchive,
+    )
+    .await;
+    let run = env.cli(&[
+        "backfill",
+        &format!("s3://{}", env.bucket),
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("files: 1 processed, 0 skipped, 0 failed"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains(&uri(&env, &archived)), "{run:?}");
+    assert!(run.stderr.contains("DEEP_ARCHIVE"), "{run:?}");
+    assert!(run.stderr.contains("Restore them first"), "{run:?}");
+    assert!(!run.stderr.contains(&uri(&env, &tree.file_a)), "{run:?}");
+}
+
+#[tokio::test]
+async fn an_archived_object_read_anyway_fails_saying_restore_it_first() {
+    let env = TestEnv::new("cli-an_archived_object_read_anyway_fails").await;
+    let key = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "cold");
+    env.put_in_class(
+        &key,
+        log_file(&[a4b_record("e9", "2023-05-01T11:58:00Z", "dave", None)]),
+        aws_sdk_s3::types::StorageClass::Glacier,
+    )
+    .await;
+    let run = env.cli(&["process", &uri(&env, &key)]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("InvalidObjectState"), "{run:?}");
+    assert!(run.stderr.contains("restore it first"), "{run:?}");
+}
+
+#[tokio::test]
+async fn plan_prints_the_files_requests_and_costs_and_writes_nothing() {
+    let env = TestEnv::new("cli-plan_prints_the_files_requests_and_costs").await;
+    tree(&env).await;
+    let location = format!("s3://{}", env.bucket);
+    let run = super::run_cli(
+        &[
+            "backfill",
+            &location,
+            "--plan",
+            "--from",
+            "2023-05-01",
+            "--to",
+            "2023-05-02",
+        ],
+        |command| {
+            command
+                .env("AWS_ENDPOINT_URL", &env.endpoint)
+                .env("AWS_REGION", moto::LOCAL_REGION)
+                .env("AWS_ACCESS_KEY_ID", moto::DUMMY_ACCESS_KEY_ID)
+                .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY);
+        },
+    );
+    assert_eq!(run.code, Some(0), "no table is needed: {run:?}");
+    assert!(run.stdout.contains("plan: 4 log file(s)"), "{run:?}");
+    // The listing it made: the root, AWSLogs/ and the organization folder, 2 account folders, then
+    // year, month and day folders of 3 locations and 3 day folders in range.
+    assert!(run.stdout.contains(" 17.0 LIST requests"), "{run:?}");
+    for expected in [
+        "Lambda",
+        "Step Functions",
+        "per million files",
+        "on this machine",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {run:?}");
+    }
+    assert!(env.items().await.is_empty(), "the plan wrote to the table");
 }

@@ -93,3 +93,42 @@ async fn a_missing_bucket_is_named() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn without_a_prefix_the_trail_prefixes_at_any_depth_are_found() {
+    let env = TestEnv::new("cli-without_a_prefix_the_trail_prefixes_at_any_depth").await;
+    tree(&env).await;
+    let nested = format!(
+        "teams/blue/{}",
+        cloudtrail_key(None, ACCOUNT, "us-west-2", "20230501", "f")
+    );
+    env.put(&nested, b"{}".to_vec()).await;
+    let discovery = discover_log_files(&listing(&env), "", &DiscoveryFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(discovery.trail_prefixes, ["", "teams/blue/"]);
+    assert_eq!(ids(&discovery.log_files), ["c", "a", "b", "d", "e", "f"]);
+}
+
+#[tokio::test]
+async fn log_files_in_glacier_or_deep_archive_are_listed_apart() {
+    let env = TestEnv::new("cli-log_files_in_glacier_or_deep_archive_are_listed_apart").await;
+    tree(&env).await;
+    for (id, class) in [
+        ("g", aws_sdk_s3::types::StorageClass::Glacier),
+        ("h", aws_sdk_s3::types::StorageClass::DeepArchive),
+        ("i", aws_sdk_s3::types::StorageClass::GlacierIr),
+    ] {
+        env.put_in_class(
+            &cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", id),
+            b"{}".to_vec(),
+            class,
+        )
+        .await;
+    }
+    let discovery = discover_log_files(&listing(&env), "", &DiscoveryFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(&discovery.archived), ["g", "h"]);
+    assert_eq!(ids(&discovery.log_files), ["c", "a", "b", "i", "d", "e"]);
+}
