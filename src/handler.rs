@@ -1,6 +1,8 @@
 //! The Lambda side of an invocation: any trigger's payload in, the response it expects or an error
 //! out (see [`crate::trigger`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -33,9 +35,21 @@ pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
     trigger.respond(invocation)
 }
 
+/// Whether [`handle`] prints its EMF line: always in the function. Tests that run the handler in
+/// their own process turn it off ([`print_metric_lines`]) so the lines do not fill their output.
+static METRIC_LINES: AtomicBool = AtomicBool::new(true);
+
+/// Turns the EMF line of each invocation on or off, for this whole process.
+pub fn print_metric_lines(on: bool) {
+    METRIC_LINES.store(on, Ordering::Relaxed);
+}
+
 /// Writes the invocation's figures to stdout as one CloudWatch EMF line (see [`metrics`]).
 fn emit_metrics(summary: &InvocationSummary, function_name: &str) {
     use std::io::Write;
+    if !METRIC_LINES.load(Ordering::Relaxed) {
+        return;
+    }
     let timestamp_ms = jiff::Timestamp::now().as_millisecond();
     let log_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
     let level = metrics::emf_level(log_level.as_deref());

@@ -1,6 +1,7 @@
 //! "Run it locally": the sample logs in a local S3, the audit table in a local DynamoDB, and the
 //! real Lambda binary invoked with each sample SNS event through the runtime API emulator.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -165,6 +166,13 @@ pub async fn run_local(events_dir: &Path, lambda_binary: &Path) -> Result<bool, 
     Ok(all_succeeded)
 }
 
+/// What `a4b-dev emulator` says to run, from the repository: the cargo-lambda of the project's
+/// venv (`scripts/run-local` or `scripts/test` installs it), so no global install is needed.
+pub const CARGO_LAMBDA_COMMANDS: [&str; 2] = [
+    ".venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1",
+    ".venv/bin/cargo-lambda lambda invoke --invoke-address 127.0.0.1 a4b-audit-lambda --data-file events/cloudtrail-delivery-single.json",
+];
+
 /// `a4b-dev emulator`: the local AWS with the sample logs, until Ctrl-C.
 pub async fn emulator(events_dir: &Path) -> Result<(), LocalError> {
     let aws = LocalAws::start(events_dir).await?;
@@ -181,11 +189,14 @@ pub async fn emulator(events_dir: &Path) -> Result<(), LocalError> {
     for (name, value) in aws.lambda_env() {
         println!("export {name}={value}");
     }
-    println!("# then run the function and invoke it with a sample event:");
-    println!("#   cargo lambda watch --invoke-address 127.0.0.1");
     println!(
-        "#   cargo lambda invoke --invoke-address 127.0.0.1 a4b-audit-lambda --data-file events/cloudtrail-delivery-single.json"
+        "# then, in the repository ({}), run the function and invoke it with a sample event:",
+        crate::moto::workspace_root().display()
     );
+    for command in CARGO_LAMBDA_COMMANDS {
+        println!("#   {command}");
+    }
+    println!("# (with cargo-lambda installed on your own, `cargo lambda …` works the same)");
     println!("# Ctrl-C stops the emulator.");
     tokio::signal::ctrl_c()
         .await
@@ -199,11 +210,11 @@ pub fn describe_items(items: &[Item]) -> String {
     let mut rooms = String::new();
     let mut resources = String::new();
     let mut users = String::new();
-    let mut other_items = 0;
+    let mut other_items: BTreeMap<&str, usize> = BTreeMap::new();
     let mut last_pk = "";
     for item in items {
         let Some(pk) = text(item, "pk") else {
-            other_items += 1;
+            *other_items.entry("(no pk)").or_default() += 1;
             continue;
         };
         let time = text(item, "event_time").unwrap_or("?");
@@ -227,7 +238,7 @@ pub fn describe_items(items: &[Item]) -> String {
             };
             (&mut users, format!("rooms: {room_arns}"))
         } else {
-            other_items += 1;
+            *other_items.entry(pk_prefix(pk)).or_default() += 1;
             continue;
         };
         if pk != last_pk {
@@ -248,12 +259,45 @@ pub fn describe_items(items: &[Item]) -> String {
         "audit items per user (time, event, rooms):\n{}",
         or_none(&users)
     ));
-    if other_items > 0 {
-        out.push_str(&format!(
-            "and {other_items} other items (not audit events)\n"
-        ));
+    if !other_items.is_empty() {
+        let count: usize = other_items.values().sum();
+        out.push_str(&format!("and {count} other items (not audit events):\n"));
+        for (prefix, count) in &other_items {
+            out.push_str(&format!(
+                "  {count} {prefix}…: {}\n",
+                other_item_kind(prefix)
+            ));
+        }
     }
     out
+}
+
+/// What the table holds besides the audit events, by the start of their `pk`.
+const OTHER_ITEM_KINDS: [(&str, &str); 3] = [
+    (
+        "SEEN#",
+        "one per room and user seen, what `a4b-audit rooms` and `users` list",
+    ),
+    (
+        "SUMMARY#",
+        "room and user summaries, what `a4b-audit rooms` and `users` list",
+    ),
+    (
+        "FILE#",
+        "a marker per processed log file, what `a4b-audit backfill --resume` skips",
+    ),
+];
+
+fn other_item_kind(prefix: &str) -> &'static str {
+    OTHER_ITEM_KINDS
+        .iter()
+        .find(|(kind, _)| *kind == prefix)
+        .map_or("not described here", |(_, meaning)| *meaning)
+}
+
+/// The start of a `pk` up to its first `#` (`SEEN#`), or all of it.
+fn pk_prefix(pk: &str) -> &str {
+    pk.find('#').map_or(pk, |at| &pk[..=at])
 }
 
 fn or_none(section: &str) -> &str {

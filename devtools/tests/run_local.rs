@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use a4b_audit_devtools::local::{LocalAws, describe_items, run_local};
+use a4b_audit_devtools::local::{CARGO_LAMBDA_COMMANDS, LocalAws, describe_items, run_local};
 use a4b_audit_devtools::samples::{BUCKET, TABLE};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -127,4 +127,43 @@ fn items_are_shown_per_room_then_per_resource_then_per_user() {
     assert!(room_at < resource_at && resource_at < user_at, "{shown}");
     assert!(shown.contains(&format!("rooms: {room}")), "{shown}");
     assert!(shown.contains("and 1 other items"), "{shown}");
+}
+
+#[test]
+fn other_items_are_counted_and_named_by_kind() {
+    let item = |pk: &str| {
+        [("pk".to_owned(), AttributeValue::S(pk.to_owned()))]
+            .into_iter()
+            .collect()
+    };
+    let items = vec![
+        item("SEEN#ROOM#07"),
+        item("SEEN#USER#63"),
+        item("FILE#s3://b/k"),
+        item("ODD"),
+    ];
+
+    let shown = describe_items(&items);
+
+    assert!(
+        shown.ends_with(
+            "and 4 other items (not audit events):\n\
+             \x20 1 FILE#…: a marker per processed log file, what `a4b-audit backfill --resume` skips\n\
+             \x20 1 ODD…: not described here\n\
+             \x20 2 SEEN#…: one per room and user seen, what `a4b-audit rooms` and `users` list\n"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_emulator_hints_name_the_venvs_cargo_lambda() {
+    // scripts/test installs the venv before the tests run; the hints must name what it installs.
+    for command in CARGO_LAMBDA_COMMANDS {
+        let program = command.split(' ').next().unwrap();
+        assert!(
+            repository().join(program).is_file(),
+            "{program} of {command:?} is not in the repository's venv"
+        );
+    }
 }

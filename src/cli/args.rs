@@ -1,10 +1,23 @@
 //! The command line: commands, options and their help with examples.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use super::output::Format;
 use super::time_range::{TimeBound, parse_time_bound};
 use crate::notification::{S3Prefix, parse_s3_prefix};
+
+/// The command line as `main` parses it. On a terminal clap wraps the help to its width; anywhere
+/// else (a pipe, a file, `less`) nothing is wrapped, so an example is never cut between an option
+/// and its value. The examples fit 100 columns, continued with ` \` where longer (an S3 key of a
+/// log file alone is longer: it has a line of its own).
+pub fn command(stdout_is_terminal: bool) -> clap::Command {
+    let command = Cli::command();
+    if stdout_is_terminal {
+        command.max_term_width(100)
+    } else {
+        command.term_width(0)
+    }
+}
 
 /// Operator CLI of a4b-audit: turn stored CloudTrail logs into Alexa for Business audit items and
 /// read the audit history back.
@@ -23,7 +36,8 @@ Exit codes: 0 success, 1 when a file failed or AWS refused a request, 2 for usag
 )]
 pub struct Cli {
     /// More logs on stderr (-v: each file, -vv: debug). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    // Listed after each command's own options (a global option otherwise sorts among the first).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, display_order = 1000)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -34,7 +48,8 @@ pub struct Cli {
 pub enum Command {
     /// Process CloudTrail log files (local files, folders, S3 objects) into the audit table.
     #[command(after_help = "Examples:
-  a4b-audit process --table a4b-audit s3://trail-bucket/AWSLogs/123456789012/CloudTrail/us-east-1/2023/05/01/123456789012_CloudTrail_us-east-1_20230501T1200Z_abc.json.gz
+  a4b-audit process --table a4b-audit \\
+    s3://trail-bucket/AWSLogs/123456789012/CloudTrail/us-east-1/2023/05/01/123456789012_CloudTrail_us-east-1_20230501T1200Z_abc.json.gz
   a4b-audit process --dry-run ./downloaded-logs/ > items.jsonl
   a4b-audit process --dry-run export.json   # a file named explicitly is read whatever its name
 
@@ -45,7 +60,8 @@ The summary goes to stderr; with --dry-run every item goes to stdout as one JSON
     /// Find and process the CloudTrail log files of a bucket, day by day.
     #[command(after_help = "Examples:
   a4b-audit backfill s3://trail-bucket --from 2021-01-01 --to 2023-12-31 --table a4b-audit
-  a4b-audit backfill s3://trail-bucket/team-prefix --account 123456789012 --region us-east-1 --resume
+  a4b-audit backfill s3://trail-bucket/team-prefix \\
+    --account 123456789012 --region us-east-1 --resume
   a4b-audit backfill s3://org-trail-bucket --from 2023-05-01 --concurrency 8
 
 Every trail prefix (a folder holding AWSLogs/) at or below the given prefix is found, at any depth;
@@ -58,7 +74,8 @@ Running it twice is safe; --resume skips files already recorded as processed.")]
 
     /// Print the audit history of one room or one user, in time order.
     #[command(after_help = "Examples:
-  a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc --from 2023-05-01 --to 2023-05-31
+  a4b-audit query --room arn:aws:a4b:us-east-1:123456789012:room/abc \\
+    --from 2023-05-01 --to 2023-05-31
   a4b-audit query --user arn:aws:iam::123456789012:user/alice --limit 20
   a4b-audit query --user arn:aws:iam::123456789012:user/alice --format csv > alice.csv
 
@@ -224,6 +241,83 @@ mod tests {
                 .to_string();
             assert!(help.contains("Examples:"), "{command}: {help}");
             assert!(help.contains(&format!("a4b-audit {command}")), "{command}");
+        }
+    }
+
+    /// Each command's long help as `main` renders it when stdout is not a terminal.
+    fn piped_help() -> Vec<(String, String, String)> {
+        let mut cli = command(false);
+        cli.build();
+        let mut helps = vec![(
+            "a4b-audit".to_owned(),
+            cli.get_after_help().unwrap().to_string(),
+            cli.render_long_help().to_string(),
+        )];
+        for sub in cli.get_subcommands_mut() {
+            // clap's own `help` command has no examples.
+            if let Some(examples) = sub.get_after_help().map(ToString::to_string) {
+                helps.push((
+                    sub.get_name().to_owned(),
+                    examples,
+                    sub.render_long_help().to_string(),
+                ));
+            }
+        }
+        helps
+    }
+
+    #[test]
+    fn piped_help_keeps_every_example_line_whole() {
+        for (name, examples, help) in piped_help() {
+            let help_lines: Vec<&str> = help.lines().collect();
+            for line in examples.lines() {
+                assert!(
+                    help_lines.contains(&line),
+                    "{name}: {line:?} cut in\n{help}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn examples_longer_than_100_columns_are_only_a_log_file_key() {
+        for (name, examples, _) in piped_help() {
+            let example_lines = examples
+                .lines()
+                .filter(|line| line.starts_with("  a4b-audit ") || line.starts_with("    "));
+            for line in example_lines.filter(|line| line.len() > 100) {
+                assert!(
+                    line.trim_start().starts_with("s3://") && !line.trim().contains(' '),
+                    "{name}: {line:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn verbose_is_listed_after_each_commands_own_options() {
+        for (name, examples, help) in piped_help() {
+            let before_examples = help.find(examples.as_str()).unwrap();
+            let options: Vec<&str> = help[..before_examples]
+                .lines()
+                .map(str::trim_start)
+                .filter(|line| line.starts_with('-'))
+                .collect();
+            let verbose = options
+                .iter()
+                .position(|line| line.starts_with("-v, --verbose"))
+                .unwrap();
+            let own_options = options.iter().enumerate().filter(|(_, line)| {
+                !["-v, ", "-h, ", "-V, "]
+                    .iter()
+                    .any(|flag| line.starts_with(flag))
+            });
+            for (position, option) in own_options {
+                assert!(
+                    position < verbose,
+                    "{name}: {option} after -v: {options:#?}"
+                );
+            }
         }
     }
 

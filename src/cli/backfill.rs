@@ -55,7 +55,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
         files = skip_done(files, &bucket, &done);
         already_done = (before - files.len()) as u64;
     }
-    eprintln!(
+    note!(
         "{} log file(s) to process in {} account/region folder(s){}",
         files.len(),
         discovery.trail_locations,
@@ -111,7 +111,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
 
     report::write_summary(&mut std::io::stderr().lock(), &summary, already_done, false)?;
     if !discovery.archived.is_empty() {
-        eprintln!(
+        note!(
             "{} log file(s) left unread in an archive storage class: restore them, then run again",
             discovery.archived.len()
         );
@@ -147,7 +147,7 @@ async fn discover(
     listing: &impl BucketListing,
     filter: &DiscoveryFilter,
 ) -> Result<Discovery, CliError> {
-    eprintln!("listing the log files under {} …", args.location);
+    note!("listing the log files under {} …", args.location);
     let discovery = discover_log_files(listing, &args.location.prefix, filter).await?;
     if discovery.trail_locations == 0 {
         return Err(CliError::NoLogFiles {
@@ -200,7 +200,7 @@ pub(super) fn describe_trail_prefixes(bucket: &str, trail_prefixes: &[String]) {
             .iter()
             .map(|prefix| format!("s3://{bucket}/{prefix}AWSLogs/"))
             .collect();
-        eprintln!(
+        note!(
             "{} trail prefix(es): {}",
             trail_prefixes.len(),
             names.join(", ")
@@ -214,7 +214,7 @@ pub(super) fn report_archived(bucket: &str, archived: &[DiscoveredObject]) {
         return;
     }
     let bytes: u64 = archived.iter().map(|file| file.size).sum();
-    eprintln!(
+    note!(
         "{} log file(s) ({bytes} bytes) are in an archive storage class (GLACIER or DEEP_ARCHIVE): \
          S3 refuses to read them (InvalidObjectState) until they are restored. They are left out of \
          this run. Restore them first (S3 RestoreObject, or an S3 Batch Operations restore job for \
@@ -222,7 +222,7 @@ pub(super) fn report_archived(bucket: &str, archived: &[DiscoveredObject]) {
         archived.len()
     );
     for file in archived.iter().take(ARCHIVED_NAMED) {
-        eprintln!(
+        note!(
             "  {} ({})",
             s3_uri(bucket, &file.key),
             file.storage_class.as_deref().unwrap_or_default()

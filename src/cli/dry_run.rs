@@ -2,7 +2,8 @@
 //!
 //! This is the command the performance work measures: one buffered stdout, no flush per item.
 
-use std::io::{BufWriter, Stdout, Write};
+use std::io::{self, BufWriter, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -11,21 +12,77 @@ use super::output::serialize_number;
 use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
 use crate::sink::{FailureKind, ItemSink, SinkError};
 
-/// Where the dry run prints: shared with the command, which flushes it at the end.
-pub type SharedOutput<W> = Arc<Mutex<W>>;
+/// Where the dry run prints, shared by the sink and the command (which flushes it at the end and
+/// stops early once the reader has closed it).
+pub struct DryRunOutput<W> {
+    out: Mutex<W>,
+    closed: AtomicBool,
+}
 
-/// Prints items as JSON lines; "writes" everything it is given.
+impl<W: Write> DryRunOutput<W> {
+    pub fn new(out: W) -> Arc<Self> {
+        Arc::new(DryRunOutput {
+            out: Mutex::new(out),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the reader has closed the output (`| head`): nothing more can be printed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Writes the buffered lines out. A closed output is no error: [`is_closed`](Self::is_closed)
+    /// says it.
+    pub fn flush(&self) -> io::Result<()> {
+        let mut out = self.lock();
+        self.closed_is_no_error(out.flush())
+    }
+
+    /// The printed lines so far (tests).
+    pub fn with_inner<T>(&self, read: impl FnOnce(&W) -> T) -> T {
+        read(&self.lock())
+    }
+
+    fn write_items(&self, items: &[Item]) -> io::Result<()> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        let mut out = self.lock();
+        let written = items
+            .iter()
+            .try_for_each(|item| write_item(&mut *out, item));
+        self.closed_is_no_error(written)
+    }
+
+    /// A broken pipe marks the output closed; other errors (a full disk) stay errors.
+    fn closed_is_no_error(&self, result: io::Result<()>) -> io::Result<()> {
+        match result {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, W> {
+        self.out
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Prints items as JSON lines; "writes" everything it is given. Once the reader has closed the
+/// output, items are dropped unprinted, without an error: the command notices and stops.
 pub struct DryRunSink<W: Write + Send + 'static = BufWriter<Stdout>> {
-    out: SharedOutput<W>,
+    out: Arc<DryRunOutput<W>>,
 }
 
 impl DryRunSink {
     /// A sink printing to a buffered stdout, and the handle to flush it.
-    pub fn stdout() -> (Self, SharedOutput<BufWriter<Stdout>>) {
-        let out = Arc::new(Mutex::new(BufWriter::with_capacity(
-            1 << 16,
-            std::io::stdout(),
-        )));
+    pub fn stdout() -> (Self, Arc<DryRunOutput<BufWriter<Stdout>>>) {
+        let out = DryRunOutput::new(BufWriter::with_capacity(1 << 16, io::stdout()));
         (
             DryRunSink {
                 out: Arc::clone(&out),
@@ -36,29 +93,23 @@ impl DryRunSink {
 }
 
 impl<W: Write + Send + 'static> DryRunSink<W> {
-    pub fn new(out: SharedOutput<W>) -> Self {
+    pub fn new(out: Arc<DryRunOutput<W>>) -> Self {
         DryRunSink { out }
     }
 }
 
 impl<W: Write + Send + 'static> ItemSink for DryRunSink<W> {
     async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
-        let mut out = self
-            .out
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for item in &items {
-            write_item(&mut *out, item).map_err(|error| SinkError {
-                kind: FailureKind::Permanent,
-                message: format!("cannot print the items to stdout: {error}"),
-            })?;
-        }
+        self.out.write_items(&items).map_err(|error| SinkError {
+            kind: FailureKind::Permanent,
+            message: format!("cannot print the items to stdout: {error}"),
+        })?;
         Ok(Vec::new())
     }
 }
 
 fn write_item(out: &mut impl Write, item: &Item) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &ItemJson(item)).map_err(std::io::Error::other)?;
+    serde_json::to_writer(&mut *out, &ItemJson(item)).map_err(std::io::Error::from)?;
     out.write_all(b"\n")
 }
 
@@ -136,32 +187,61 @@ mod tests {
 
     #[tokio::test]
     async fn dry_run_sink_prints_one_line_per_item_in_order_and_writes_all() {
-        let out = Arc::new(Mutex::new(Vec::new()));
+        let out = DryRunOutput::new(Vec::new());
         let sink = DryRunSink::new(Arc::clone(&out));
         let mut second = item();
         second.key.sk = "2023-05-01T11:00:00Z#e2".into();
         let unprocessed = sink.put_batch(vec![item(), second.clone()]).await.unwrap();
         assert!(unprocessed.is_empty());
-        let printed = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        let printed = out.with_inner(|bytes| String::from_utf8(bytes.clone()).unwrap());
         assert_eq!(
             printed,
             format!("{}\n{}\n", item_json(&item()), item_json(&second))
         );
+        assert!(!out.is_closed());
+    }
+
+    /// An output that fails every write with `error`, counting the attempts.
+    struct Failing {
+        error: io::ErrorKind,
+        writes: usize,
+    }
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            Err(self.error.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
 
     #[tokio::test]
-    async fn a_closed_stdout_is_a_permanent_failure() {
-        struct Closed;
-        impl Write for Closed {
-            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-                Err(std::io::ErrorKind::BrokenPipe.into())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = DryRunSink::new(Arc::new(Mutex::new(Closed)));
-        let error = sink.put_batch(vec![item()]).await.unwrap_err();
+    async fn a_closed_stdout_marks_the_output_closed_without_a_failure_and_prints_no_more() {
+        let out = DryRunOutput::new(Failing {
+            error: io::ErrorKind::BrokenPipe,
+            writes: 0,
+        });
+        let sink = DryRunSink::new(Arc::clone(&out));
+        assert!(sink.put_batch(vec![item()]).await.unwrap().is_empty());
+        assert!(out.is_closed());
+        let writes = out.with_inner(|failing| failing.writes);
+        assert!(sink.put_batch(vec![item(), item()]).await.is_ok());
+        assert_eq!(out.with_inner(|failing| failing.writes), writes);
+    }
+
+    #[tokio::test]
+    async fn another_write_error_is_a_permanent_failure() {
+        let out = DryRunOutput::new(Failing {
+            error: io::ErrorKind::StorageFull,
+            writes: 0,
+        });
+        let error = DryRunSink::new(Arc::clone(&out))
+            .put_batch(vec![item()])
+            .await
+            .unwrap_err();
         assert_eq!(error.kind, FailureKind::Permanent);
+        assert!(!out.is_closed());
     }
 }

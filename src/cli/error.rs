@@ -20,7 +20,8 @@ pub enum CliError {
         "no CloudTrail log files under {location}: expected {location}AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/ (give the trail's S3 key prefix, the folder above AWSLogs/, and check --from/--to/--account/--region)"
     )]
     NoLogFiles { location: String },
-    /// Printing failed (exit code 1).
+    /// Printing failed (exit code 1; 141 when the reader closed the output, see
+    /// [`CliError::is_output_closed`]).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -28,9 +29,16 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
+            _ if self.is_output_closed() => super::OUTPUT_CLOSED_STATUS,
             CliError::Usage(_) | CliError::Config(_) => 2,
             CliError::Aws(_) | CliError::NoLogFiles { .. } | CliError::Output(_) => 1,
         }
+    }
+
+    /// Whether this is stdout or stderr closed by its reader (`| head`): no failure to report,
+    /// the command just stops.
+    pub fn is_output_closed(&self) -> bool {
+        matches!(self, CliError::Output(error) if error.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 
@@ -111,5 +119,15 @@ mod tests {
         };
         assert_eq!(no_files.exit_code(), 1);
         assert!(no_files.to_string().contains("s3://b/AWSLogs/<account>"));
+    }
+
+    #[test]
+    fn a_closed_output_exits_with_141_and_other_output_errors_with_1() {
+        let closed = CliError::Output(std::io::ErrorKind::BrokenPipe.into());
+        assert!(closed.is_output_closed());
+        assert_eq!(closed.exit_code(), 141);
+        let full = CliError::Output(std::io::ErrorKind::StorageFull.into());
+        assert!(!full.is_output_closed());
+        assert_eq!(full.exit_code(), 1);
     }
 }

@@ -2,6 +2,19 @@
 //!
 //! It reuses the Lambda's [`Pipeline`](crate::object::Pipeline), sources, sink and ledger, so a file
 //! processed here gives exactly the items the Lambda would write.
+//!
+//! A closed output is the reader saying "enough" (`a4b-audit process --dry-run logs/ | head`): the
+//! command stops quietly with status 141 (128 + SIGPIPE, what a shell reports for `cat` in the same
+//! place), never with a panic or a warning. Nothing is printed with `println!`/`eprintln!`, which
+//! panic on a closed pipe: stdout goes through `io::Result`s, stderr lines through `note!`.
+
+/// `eprintln!` that cannot panic: a line for the operator on stderr, lost if stderr is closed
+/// (`2>&1 | head`), since there is nowhere else to say it.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::cli::report::note(format_args!($($arg)*))
+    };
+}
 
 mod args;
 mod backfill;
@@ -20,9 +33,10 @@ mod source;
 mod summaries;
 mod time_range;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 pub use args::{Cli, Command};
 pub use discover::{
@@ -33,10 +47,14 @@ pub use error::CliError;
 pub use output::Format;
 pub use time_range::{TimeBound, parse_time_bound};
 
+/// The exit status when the output was closed before the command finished: 128 + SIGPIPE (13), as
+/// a shell reports it for `cat` or `jq` in `... | head`.
+pub const OUTPUT_CLOSED_STATUS: u8 = 141;
+
 /// Runs the CLI with the process arguments; the exit code scripts rely on: 0 success, 1 when any
-/// file failed or AWS refused, 2 for usage and configuration errors.
+/// file failed or AWS refused, 2 for usage and configuration errors, 141 when the output was closed.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     init_logs(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,17 +62,25 @@ pub fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            note!("error: cannot start the async runtime: {error}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(outcome) => outcome.exit_code(),
+        Err(error) if error.is_output_closed() => Outcome::OutputClosed.exit_code(),
         Err(error) => {
-            eprintln!("error: {error}");
+            note!("error: {error}");
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// The command line, with help wrapped to the terminal only when stdout is one (see
+/// [`args::command`]); `--help` and `--version` print and exit here.
+fn parse_args() -> Cli {
+    let matches = args::command(std::io::stdout().is_terminal()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
 /// Logs on stderr: warnings only by default (the summary says the rest), more with `-v`/`-vv`;
@@ -83,6 +109,8 @@ pub enum Outcome {
     Success,
     /// Some files failed (listed in the summary).
     FilesFailed,
+    /// The output was closed: the command stopped early, without a summary.
+    OutputClosed,
 }
 
 impl Outcome {
@@ -90,6 +118,7 @@ impl Outcome {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::FilesFailed => ExitCode::from(1),
+            Outcome::OutputClosed => ExitCode::from(OUTPUT_CLOSED_STATUS),
         }
     }
 }

@@ -1,7 +1,5 @@
 //! `a4b-audit process`: the given files through the Lambda's pipeline, into the table or stdout.
 
-use std::io::Write;
-
 use super::args::ProcessArgs;
 use super::dry_run::DryRunSink;
 use super::error::CliError;
@@ -53,11 +51,18 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
         options.writer.max_in_flight = 1;
         let (sink, stdout) = DryRunSink::stdout();
         let pipeline = Pipeline::new(source, sink, config, options);
-        process_in_order(&pipeline, &inputs.objects, &mut summary).await;
-        stdout
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .flush()?;
+        for object in &inputs.objects {
+            if stdout.is_closed() {
+                break;
+            }
+            let outcome = pipeline.process_object(object, None).await;
+            add_outcome(&mut summary, object, outcome);
+        }
+        stdout.flush()?;
+        // The reader has seen enough (`| head`): stop without a summary, as `cat` would.
+        if stdout.is_closed() {
+            return Ok(Outcome::OutputClosed);
+        }
     } else {
         let sdk_config = match sdk_config {
             Some(sdk_config) => sdk_config,

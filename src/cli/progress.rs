@@ -158,7 +158,7 @@ impl Progress {
                 let now = Instant::now();
                 if now.duration_since(self.last_plain_line) >= PLAIN_LINE_EVERY {
                     self.last_plain_line = now;
-                    eprintln!("progress: {}", tally.line(elapsed));
+                    note!("progress: {}", tally.line(elapsed));
                 }
             }
         }

@@ -105,7 +105,7 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
     }
     let printed = printer.finish()?;
     if printed == 0 {
-        eprintln!("no events found");
+        note!("no events found");
     }
     Ok(())
 }

@@ -4,6 +4,12 @@ use std::io::{self, Write};
 
 use crate::summary::InvocationSummary;
 
+/// Writes one line to stderr, ignoring a closed stderr (what `note!` expands to).
+pub fn note(line: std::fmt::Arguments<'_>) {
+    // Nowhere else to report it: a closed stderr loses the line, and the run goes on.
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
 /// Prints what a run did: files, records, items, then the files that failed and why.
 pub fn write_summary(
     out: &mut impl Write,

@@ -84,7 +84,7 @@ pub async fn run(kind: Kind, args: ListArgs) -> Result<(), CliError> {
     print_summaries(&mut out, kind, args.format, &items)?;
     out.flush()?;
     if items.is_empty() {
-        eprintln!("none yet: summaries are recorded as log files are processed");
+        note!("none yet: summaries are recorded as log files are processed");
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod dry_run;
 mod errors;
 mod ledger;
 mod listing;
+mod output;
 mod query;
 
 use std::process::{Command, Output};
@@ -18,14 +19,17 @@ use crate::harness::{ACCOUNT, TestEnv};
 impl TestEnv {
     /// Runs `a4b-audit` with `args`, against moto, with the table in `TABLE_NAME`.
     pub fn cli(&self, args: &[&str]) -> CliRun {
-        run_cli(args, |command| {
-            command
-                .env("AWS_ENDPOINT_URL", &self.endpoint)
-                .env("AWS_REGION", moto::LOCAL_REGION)
-                .env("AWS_ACCESS_KEY_ID", moto::DUMMY_ACCESS_KEY_ID)
-                .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY)
-                .env("TABLE_NAME", &self.table);
-        })
+        run_cli(args, |command| self.cli_env(command))
+    }
+
+    /// The environment that points the binary at moto and this test's table.
+    pub fn cli_env(&self, command: &mut Command) {
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", moto::LOCAL_REGION)
+            .env("AWS_ACCESS_KEY_ID", moto::DUMMY_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", moto::DUMMY_SECRET_ACCESS_KEY)
+            .env("TABLE_NAME", &self.table);
     }
 }
 
@@ -38,17 +42,7 @@ pub struct CliRun {
 
 /// Runs the binary with a clean AWS environment (no profile or credentials of the machine).
 pub fn run_cli(args: &[&str], configure: impl FnOnce(&mut Command)) -> CliRun {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_a4b-audit"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_CONFIG_FILE", "/nonexistent/a4b-audit-test/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/a4b-audit-test/credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let mut command = cli_command(args);
     configure(&mut command);
     let Output {
         status,
@@ -60,6 +54,22 @@ pub fn run_cli(args: &[&str], configure: impl FnOnce(&mut Command)) -> CliRun {
         stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
     }
+}
+
+/// The binary with `args` and a clean AWS environment (no profile or credentials of the machine).
+pub fn cli_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_a4b-audit"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", "/nonexistent/a4b-audit-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/a4b-audit-test/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
 }
 
 impl std::fmt::Debug for CliRun {
