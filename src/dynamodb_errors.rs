@@ -1,5 +1,5 @@
 //! What a failed DynamoDB call means, for every operation the crate sends (the sink's
-//! BatchWriteItem, the ledger's TransactWriteItems, UpdateItem, PutItem and BatchGetItem): retry it
+//! BatchWriteItem, the ledger's queries, scans and deletions): retry it
 //! (transient) or stop (permanent), with a message that names the call and says what to do.
 
 use aws_sdk_dynamodb::Client;

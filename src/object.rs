@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use crate::audit::AuditContext;
 use crate::config::Config;
 use crate::handover::{self, WriterStopped};
-use crate::ledger::{FileActivity, FileLedger, FileMarker, LedgerError, NoLedger, ProcessedBy};
+use crate::ledger::{FileLedger, FileSeen, LedgerError, NoLedger};
 use crate::log_key;
 use crate::reader::{ReadError, ReaderOptions};
 use crate::retry::FailureKind;
@@ -35,8 +35,6 @@ pub struct PipelineOptions {
     /// Skip objects whose key (or file path) is not a CloudTrail log file name. The CLI turns it
     /// off for files named explicitly on its command line.
     pub classify_keys: bool,
-    /// Who the file markers name as the processor.
-    pub processed_by: ProcessedBy,
 }
 
 impl Default for PipelineOptions {
@@ -45,7 +43,6 @@ impl Default for PipelineOptions {
             writer: WriterOptions::default(),
             deadline_margin: Duration::from_secs(5),
             classify_keys: true,
-            processed_by: ProcessedBy::Lambda,
         }
     }
 }
@@ -70,7 +67,7 @@ pub enum ObjectError {
     },
     #[error("cannot write its items: {0}")]
     Write(#[from] WriteError),
-    #[error("its items are written but its summaries or marker are not: {0}")]
+    #[error("its items are written but it could not be recorded as done: {0}")]
     Ledger(#[from] LedgerError),
     #[error(
         "not processed: the invocation was too close to its deadline (raise the function's timeout; Lambda will retry the notification)"
@@ -148,7 +145,7 @@ pub struct Pipeline<S, K, L = NoLedger> {
 }
 
 impl<S: ObjectSource, K: ItemSink> Pipeline<S, K, NoLedger> {
-    /// A pipeline that records no file markers or summaries (see [`Pipeline::with_ledger`]).
+    /// A pipeline that writes the event items alone (see [`Pipeline::with_ledger`]).
     pub fn new(source: S, sink: K, config: Config, options: PipelineOptions) -> Self {
         Pipeline {
             source,
@@ -161,7 +158,8 @@ impl<S: ObjectSource, K: ItemSink> Pipeline<S, K, NoLedger> {
 }
 
 impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
-    /// Records each processed file's summaries and marker in `ledger` once its items are written.
+    /// Writes the seen items `ledger` asks for with each file's items, and tells it of each file
+    /// done.
     pub fn with_ledger<M: FileLedger>(self, ledger: M) -> Pipeline<S, K, M> {
         Pipeline {
             source: self.source,
@@ -239,26 +237,13 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
     }
 
-    /// Writes the object's items, then records its summaries and marker.
+    /// Writes the object's items (with their seen items), then tells the ledger the file is done.
     async fn process_and_record(
         &self,
         object: &ObjectLocation,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
-        let (counts, activity) = self.read_with_retries(object).await?;
-        let source_object = object.to_string();
-        let recorded = async {
-            self.ledger
-                .apply_summaries(&source_object, &activity.summary_updates())
-                .await?;
-            let marker = FileMarker {
-                source_object: source_object.clone(),
-                counts,
-                processed_at: jiff::Timestamp::now().to_string(),
-                processed_by: self.options.processed_by,
-            };
-            self.ledger.mark_processed(&marker).await
-        };
-        match recorded.await {
+        let counts = self.read_with_retries(object).await?;
+        match self.ledger.file_done(&object.to_string(), &counts).await {
             Ok(()) => Ok(counts),
             Err(error) => Err((ObjectError::Ledger(error), counts)),
         }
@@ -271,7 +256,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     async fn read_with_retries(
         &self,
         object: &ObjectLocation,
-    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let mut attempt = 1;
         let mut earlier_write_requests = 0;
         loop {
@@ -297,9 +282,9 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
                     };
                     return Err((error, counts));
                 }
-                Ok((mut counts, activity)) => {
+                Ok(mut counts) => {
                     counts.write_requests += earlier_write_requests;
-                    return Ok((counts, activity));
+                    return Ok(counts);
                 }
                 Err((error, mut counts)) => {
                     counts.write_requests += earlier_write_requests;
@@ -313,7 +298,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
         transport_failed: Arc<AtomicBool>,
-    ) -> Result<(ObjectCounts, FileActivity), (ObjectError, ObjectCounts)> {
+    ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let body = self
             .source
             .open(object)
@@ -330,6 +315,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             self.audit_context(object),
             Arc::clone(&self.sink),
             self.options.writer.clone(),
+            self.ledger.writes_seen_items().then(FileSeen::default),
         )
         .await
         .map_err(|error| {
@@ -342,7 +328,8 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         if let Ok(report) = &transfer.write {
             // An item replaced in its batch by a later one with the same key (a record repeated in
             // the file) is covered by that write: it counts as written.
-            counts.items_written = report.items_written + report.duplicates_replaced;
+            counts.items_written = (report.items_written + report.duplicates_replaced)
+                .saturating_sub(transfer.seen_items);
             counts.write_requests = report.batch_calls;
         }
         match (transfer.read, transfer.write) {
@@ -350,7 +337,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             (Err(error), Ok(_)) => Err((ObjectError::Read(error), counts)),
             (Ok(()), Ok(_)) => {
                 if counts.records_reconcile() && counts.items_reconcile() {
-                    Ok((counts, transfer.activity))
+                    Ok(counts)
                 } else {
                     Err((ObjectError::Unreconciled { counts }, counts))
                 }

@@ -1,5 +1,5 @@
 //! Whether a failed attempt may be tried again, and how long to wait before it: the rules shared
-//! by every retry loop of the crate (the item writer's and the ledger's).
+//! by every retry loop of the crate (the item writer's and the legacy clean-up's).
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The Lambda function: SNS notifications of CloudTrail log files -> A4B audit items in DynamoDB.
 
 use a4b_audit::config::Config;
-use a4b_audit::ledger::DynamoDbLedger;
+use a4b_audit::ledger::SeenItems;
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::DynamoDbSink;
 use a4b_audit::source::S3Source;
@@ -16,12 +16,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Config::from_env().inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
     let sdk_config = aws::load_sdk_config().await;
     let dynamodb = aws::dynamodb_client(&sdk_config);
-    let sink = DynamoDbSink::new(dynamodb.clone(), config.table_name.clone());
-    // File markers and room/user summaries, written after each file's items (writes only).
-    let ledger = DynamoDbLedger::new(dynamodb, config.table_name.clone());
+    let sink = DynamoDbSink::new(dynamodb, config.table_name.clone());
     let source = S3Source::new(aws::s3_client(&sdk_config));
+    // The room/user seen items go in each file's own batches; nothing else is recorded.
     let pipeline =
-        Pipeline::new(source, sink, config, PipelineOptions::default()).with_ledger(ledger);
+        Pipeline::new(source, sink, config, PipelineOptions::default()).with_ledger(SeenItems);
     let pipeline = &pipeline;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         handler::handle(pipeline, event)

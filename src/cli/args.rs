@@ -69,7 +69,8 @@ give the trail's S3 key prefix to read one trail only. Accounts (also those of a
 AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders between --from and
 --to are listed. --from/--to select delivery days (UTC). Files in GLACIER or DEEP_ARCHIVE are listed
 apart: restore them first.
-Running it twice is safe; --resume skips files already recorded as processed.")]
+Running it twice is safe. Each file done is appended to a local journal (--journal, by default
+./a4b-audit-backfill.journal); --resume skips the files it lists for this table.")]
     Backfill(BackfillArgs),
 
     /// Print the audit history of one room or one user, in time order.
@@ -94,6 +95,15 @@ Running it twice is safe; --resume skips files already recorded as processed.")]
   a4b-audit users --table a4b-audit
   a4b-audit users --format json")]
     Users(ListArgs),
+
+    /// Delete the SUMMARY#... and FILE#... items that versions before the seen items wrote.
+    #[command(after_help = "Examples:
+  a4b-audit cleanup-legacy --table a4b-audit --dry-run
+  a4b-audit cleanup-legacy --table a4b-audit
+
+No command reads those items any more. This scans the whole table once (keys only) and deletes
+them 25 to a request; --dry-run only counts them. Safe to run again, and while the function runs.")]
+    CleanupLegacy(CleanupArgs),
 }
 
 /// The audit table.
@@ -144,9 +154,17 @@ pub struct BackfillArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
-    /// Skip files that already have a processed-file marker in the table.
+    /// Skip the files the journal lists as done into this table by earlier runs.
     #[arg(long)]
     pub resume: bool,
+
+    /// The local journal of files done: every run appends to it, --resume reads it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "a4b-audit-backfill.journal"
+    )]
+    pub journal: std::path::PathBuf,
 
     /// Print what the run would request of each AWS service and what it would cost, on AWS and on
     /// this machine; write nothing (no table needed).
@@ -208,6 +226,16 @@ pub struct ListArgs {
     pub table: TableArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Count the legacy items without deleting them.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
 fn parse_account_id(text: &str) -> Result<String, String> {
     if text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit()) {
         Ok(text.to_owned())
@@ -233,7 +261,14 @@ mod tests {
     #[test]
     fn every_command_has_help_with_examples() {
         let mut cli = Cli::command();
-        for command in ["process", "backfill", "query", "rooms", "users"] {
+        for command in [
+            "process",
+            "backfill",
+            "query",
+            "rooms",
+            "users",
+            "cleanup-legacy",
+        ] {
             let help = cli
                 .find_subcommand_mut(command)
                 .unwrap()

@@ -14,7 +14,7 @@ use super::plan::PlanInput;
 use super::process::add_outcome;
 use super::progress::Progress;
 use super::{Outcome, clients, report};
-use crate::ledger::{DynamoDbLedger, FileMarkerLookup, ProcessedBy};
+use crate::ledger::Journal;
 use crate::notification::ObjectRef;
 use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
 use crate::sink::DynamoDbSink;
@@ -43,14 +43,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
     let mut files = discovery.log_files;
     let mut already_done = 0;
     if args.resume && !files.is_empty() {
-        let uris: Vec<String> = files
-            .iter()
-            .map(|file| s3_uri(&bucket, &file.key))
-            .collect();
-        let done = DynamoDbLedger::new(read_client, &table_name)
-            .processed_files(&uris)
-            .await
-            .map_err(|error| CliError::Aws(format!("cannot read the file markers: {error}")))?;
+        let done = Journal::files_done(&args.journal, &table_name)?;
         let before = files.len();
         files = skip_done(files, &bucket, &done);
         already_done = (before - files.len()) as u64;
@@ -66,18 +59,17 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
         }
     );
 
-    let options = PipelineOptions {
-        processed_by: ProcessedBy::Cli,
-        ..PipelineOptions::default()
-    };
+    // Every file done goes into the local journal, whether or not this run resumes, so that the
+    // next run can: the table holds no per-file record (it would cost a write per empty file).
+    let journal = Journal::open(&args.journal, &table_name)?;
     let write_client = crate::aws::dynamodb_client(&sdk_config);
     let pipeline = Pipeline::new(
         S3Source::new(s3_client),
-        DynamoDbSink::new(write_client.clone(), &table_name),
+        DynamoDbSink::new(write_client, &table_name),
         config,
-        options,
+        PipelineOptions::default(),
     )
-    .with_ledger(DynamoDbLedger::new(write_client, &table_name));
+    .with_ledger(journal);
 
     let mut summary = InvocationSummary::default();
     for (key, reason) in discovery.skipped {
@@ -241,7 +233,7 @@ fn location_with_slash(location: &str) -> String {
     }
 }
 
-/// The files without a marker.
+/// The files the journal does not list as done.
 fn skip_done(
     files: Vec<DiscoveredObject>,
     bucket: &str,
@@ -258,7 +250,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resume_skips_exactly_the_files_with_a_marker() {
+    fn resume_skips_exactly_the_files_in_the_journal() {
         let file = |key: &str| DiscoveredObject {
             key: key.to_owned(),
             size: 1,

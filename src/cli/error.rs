@@ -24,6 +24,9 @@ pub enum CliError {
     /// [`CliError::is_output_closed`]).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// The backfill journal cannot be read or written (exit code 1).
+    #[error(transparent)]
+    Journal(#[from] crate::ledger::JournalError),
 }
 
 impl CliError {
@@ -31,7 +34,10 @@ impl CliError {
         match self {
             _ if self.is_output_closed() => super::OUTPUT_CLOSED_STATUS,
             CliError::Usage(_) | CliError::Config(_) => 2,
-            CliError::Aws(_) | CliError::NoLogFiles { .. } | CliError::Output(_) => 1,
+            CliError::Aws(_)
+            | CliError::NoLogFiles { .. }
+            | CliError::Output(_)
+            | CliError::Journal(_) => 1,
         }
     }
 

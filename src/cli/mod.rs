@@ -6,7 +6,10 @@
 //! A closed output is the reader saying "enough" (`a4b-audit process --dry-run logs/ | head`): the
 //! command stops quietly with status 141 (128 + SIGPIPE, what a shell reports for `cat` in the same
 //! place), never with a panic or a warning. Nothing is printed with `println!`/`eprintln!`, which
-//! panic on a closed pipe: stdout goes through `io::Result`s, stderr lines through `note!`.
+//! panic on a closed pipe: stdout goes through `io::Result`s, stderr lines through `note!`
+//! (clippy's `print_stdout`/`print_stderr`, denied below, keep it so).
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 /// `eprintln!` that cannot panic: a line for the operator on stderr, lost if stderr is closed
 /// (`2>&1 | head`), since there is nowhere else to say it.
@@ -18,6 +21,7 @@ macro_rules! note {
 
 mod args;
 mod backfill;
+mod cleanup;
 mod clients;
 mod discover;
 mod dry_run;
@@ -135,5 +139,6 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Users(args) => summaries::run(summaries::Kind::Users, args)
             .await
             .map(|()| Outcome::Success),
+        Command::CleanupLegacy(args) => cleanup::run(args).await.map(|()| Outcome::Success),
     }
 }

@@ -5,7 +5,7 @@ use super::dry_run::DryRunSink;
 use super::error::CliError;
 use super::source::CliSource;
 use super::{Outcome, clients, inputs, report};
-use crate::ledger::{DynamoDbLedger, FileLedger, ProcessedBy};
+use crate::ledger::{FileLedger, SeenItems};
 use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
 use crate::sink::{DynamoDbSink, ItemSink};
 use crate::source::{LocalFileSource, ObjectLocation, ObjectSource, S3Source};
@@ -36,7 +36,6 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
     // filtered by name when they were expanded).
     let mut options = PipelineOptions {
         classify_keys: false,
-        processed_by: ProcessedBy::Cli,
         ..PipelineOptions::default()
     };
     let mut summary = InvocationSummary::default();
@@ -74,9 +73,8 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
         let read_client = crate::aws::dynamodb_read_client(&sdk_config);
         clients::check_table(&read_client, &table_name, &region).await?;
         let client = crate::aws::dynamodb_client(&sdk_config);
-        let sink = DynamoDbSink::new(client.clone(), &table_name);
-        let ledger = DynamoDbLedger::new(client, &table_name);
-        let pipeline = Pipeline::new(source, sink, config, options).with_ledger(ledger);
+        let sink = DynamoDbSink::new(client, &table_name);
+        let pipeline = Pipeline::new(source, sink, config, options).with_ledger(SeenItems);
         process_in_order(&pipeline, &inputs.objects, &mut summary).await;
     }
 

@@ -1,16 +1,20 @@
-//! `a4b-audit rooms` / `users`: the summary items (`SUMMARY#ROOM` / `SUMMARY#USER`), one `Query`
-//! each, never a scan of the event items.
+//! `a4b-audit rooms` / `users`: every room (user) with a seen item, with its number of events and
+//! last activity read from its own event partition (see [`crate::ledger::activity`]), so the
+//! count is always what `query` returns for it. Never a scan of the table.
 
-use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
 
 use super::args::ListArgs;
 use super::clients;
-use super::error::{AwsTarget, CliError, aws_error};
-use super::output::{Format, text, write_csv, write_item_json, write_table};
-use crate::ledger::{ROOM_SUMMARY_PK, USER_SUMMARY_PK};
+use super::error::CliError;
+use super::output::{Format, write_csv, write_table};
+use crate::ledger::{Activity, DynamoDbLedger, SeenKind, list_activity};
+
+/// Requests in flight at once: enough to list thousands of rooms in seconds, few enough that an
+/// on-demand table absorbs them without throttling.
+const READS_IN_FLIGHT: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -19,10 +23,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn pk(self) -> &'static str {
+    fn seen_kind(self) -> SeenKind {
         match self {
-            Kind::Rooms => ROOM_SUMMARY_PK,
-            Kind::Users => USER_SUMMARY_PK,
+            Kind::Rooms => SeenKind::Rooms,
+            Kind::Users => SeenKind::Users,
         }
     }
 
@@ -41,12 +45,12 @@ impl Kind {
     }
 }
 
-/// A summary item as a row: the room or user, its event count and its last activity.
-pub fn summary_row(item: &HashMap<String, AttributeValue>) -> Vec<String> {
+/// One room's or user's line as cells: the room or user, its event count, its last activity.
+pub fn activity_row(activity: &Activity) -> Vec<String> {
     vec![
-        text(item, "sk"),
-        text(item, "event_count"),
-        text(item, "last_event_time"),
+        activity.name.clone(),
+        activity.event_count.to_string(),
+        activity.last_event_time.clone(),
     ]
 }
 
@@ -55,61 +59,48 @@ pub async fn run(kind: Kind, args: ListArgs) -> Result<(), CliError> {
     let sdk_config = clients::sdk_config().await?;
     let region = clients::region_name(&sdk_config);
     let client = crate::aws::dynamodb_read_client(&sdk_config);
-    let resource = format!("table {table_name}");
-    let target = AwsTarget {
-        resource: &resource,
-        region: &region,
-    };
-
-    let mut items = Vec::new();
-    let mut start_key = None;
-    loop {
-        let page = client
-            .query()
-            .table_name(&table_name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(kind.pk().to_owned()))
-            .set_exclusive_start_key(start_key.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("query the table", &target, &error))?;
-        items.extend(page.items().iter().cloned());
-        match page.last_evaluated_key() {
-            Some(key) => start_key = Some(key.clone()),
-            None => break,
-        }
-    }
+    // A missing table or credentials are told apart here, before dozens of queries fail alike.
+    clients::check_table(&client, &table_name, &region).await?;
+    let ledger = DynamoDbLedger::new(client, &table_name);
+    let activity = list_activity(&ledger, kind.seen_kind(), READS_IN_FLIGHT)
+        .await
+        .map_err(|error| CliError::Aws(format!("cannot read the table: {error}")))?;
 
     let mut out = BufWriter::new(std::io::stdout());
-    print_summaries(&mut out, kind, args.format, &items)?;
+    print_activity(&mut out, kind, args.format, &activity)?;
     out.flush()?;
-    if items.is_empty() {
-        note!("none yet: summaries are recorded as log files are processed");
+    if activity.is_empty() {
+        note!("none yet: rooms and users are recorded as log files are processed");
     }
     Ok(())
 }
 
-fn print_summaries(
+fn print_activity(
     out: &mut impl Write,
     kind: Kind,
     format: Format,
-    items: &[HashMap<String, AttributeValue>],
+    activity: &[Activity],
 ) -> std::io::Result<()> {
+    let rows = || activity.iter().map(activity_row).collect::<Vec<_>>();
     match format {
         Format::Table => {
-            if items.is_empty() {
+            if activity.is_empty() {
                 return Ok(());
             }
-            let rows: Vec<Vec<String>> = items.iter().map(summary_row).collect();
-            write_table(out, &kind.headers(), &rows)
+            write_table(out, &kind.headers(), &rows())
         }
-        Format::Csv => {
-            let rows: Vec<Vec<String>> = items.iter().map(summary_row).collect();
-            write_csv(out, &kind.csv_headers(), &rows)
-        }
+        Format::Csv => write_csv(out, &kind.csv_headers(), &rows()),
         Format::Json => {
-            for item in items {
-                write_item_json(out, item)?;
+            // Written by hand so that the name comes first (serde_json's maps sort their keys).
+            let [name, count, last] = kind.csv_headers();
+            for line in activity {
+                writeln!(
+                    out,
+                    "{{\"{name}\":{},\"{count}\":{},\"{last}\":{}}}",
+                    Value::from(line.name.as_str()),
+                    line.event_count,
+                    Value::from(line.last_event_time.as_str()),
+                )?;
             }
             Ok(())
         }
@@ -119,40 +110,23 @@ fn print_summaries(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(room: &str, count: &str, last: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (
-                "pk".to_owned(),
-                AttributeValue::S(ROOM_SUMMARY_PK.to_owned()),
-            ),
-            ("sk".to_owned(), AttributeValue::S(room.to_owned())),
-            (
-                "event_count".to_owned(),
-                AttributeValue::N(count.to_owned()),
-            ),
-            (
-                "last_event_time".to_owned(),
-                AttributeValue::S(last.to_owned()),
-            ),
-        ])
-    }
+    use serde_json::json;
 
     fn printed(format: Format) -> String {
-        let items = vec![
-            summary(
-                "arn:aws:a4b:us-east-1:123456789012:room/a",
-                "12",
-                "2023-05-02T10:00:00Z",
-            ),
-            summary(
-                "arn:aws:a4b:us-east-1:123456789012:room/b",
-                "3",
-                "2023-05-01T09:00:00Z",
-            ),
+        let activity = vec![
+            Activity {
+                name: "arn:aws:a4b:us-east-1:123456789012:room/a".into(),
+                event_count: 12,
+                last_event_time: "2023-05-02T10:00:00Z".into(),
+            },
+            Activity {
+                name: "arn:aws:a4b:us-east-1:123456789012:room/b".into(),
+                event_count: 3,
+                last_event_time: "2023-05-01T09:00:00Z".into(),
+            },
         ];
         let mut out = Vec::new();
-        print_summaries(&mut out, Kind::Rooms, format, &items).unwrap();
+        print_activity(&mut out, Kind::Rooms, format, &activity).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -175,8 +149,16 @@ mod tests {
              arn:aws:a4b:us-east-1:123456789012:room/b,3,2023-05-01T09:00:00Z\n"
         );
         let json = printed(Format::Json);
-        let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
-        assert_eq!(first["event_count"], 12);
-        assert_eq!(first["sk"], "arn:aws:a4b:us-east-1:123456789012:room/a");
+        let first_line = json.lines().next().unwrap();
+        assert!(first_line.starts_with(r#"{"room_arn":"#), "{first_line}");
+        let first: Value = serde_json::from_str(first_line).unwrap();
+        assert_eq!(
+            first,
+            json!({
+                "room_arn": "arn:aws:a4b:us-east-1:123456789012:room/a",
+                "event_count": 12,
+                "last_event_time": "2023-05-02T10:00:00Z",
+            })
+        );
     }
 }

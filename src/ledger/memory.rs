@@ -1,153 +1,95 @@
-//! An in-memory ledger with the DynamoDB ledger's rules (guarded chunks, max of times), for tests.
+//! An in-memory table: the sink the pipeline writes to and the reader `rooms`/`users` read from,
+//! with DynamoDB's rules for both (a put replaces the item with the same key; a partition is read
+//! in sort key order), for unit tests.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{
-    FileLedger, FileMarker, FileMarkerLookup, LedgerError, SUMMARY_UPDATES_PER_CHUNK,
-    SummaryUpdate, summary_guard_key,
-};
-use crate::item::ItemKey;
+use super::LedgerError;
+use super::activity::{PartitionReader, event_time_or_sort_key};
+use super::seen::{SEEN_NAME_ATTRIBUTE, SeenKind};
+use crate::item::{Item, ItemKey};
+use crate::sink::{ItemSink, SinkError};
 
-/// One room's or user's summary as the ledger holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SummaryState {
-    pub event_count: u64,
-    pub last_event_time: String,
+/// Items by key. Clones share the table (one to the pipeline, one to look at).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTable {
+    items: Arc<Mutex<BTreeMap<ItemKey, Item>>>,
+    /// Batches written, as BatchWriteItem requests would be.
+    batches: Arc<Mutex<u64>>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    guards: BTreeSet<ItemKey>,
-    summaries: BTreeMap<ItemKey, SummaryState>,
-    markers: BTreeMap<String, FileMarker>,
-}
-
-/// Keeps markers and summaries in memory.
-#[derive(Debug, Default)]
-pub struct MemoryLedger {
-    state: Mutex<State>,
-}
-
-impl MemoryLedger {
-    fn state(&self) -> MutexGuard<'_, State> {
+impl MemoryTable {
+    fn items(&self) -> MutexGuard<'_, BTreeMap<ItemKey, Item>> {
         // A panic elsewhere while holding the lock leaves plain data: keep using it.
-        self.state
+        self.items
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The summaries, by key.
-    pub fn summaries(&self) -> BTreeMap<ItemKey, SummaryState> {
-        self.state().summaries.clone()
+    /// Puts one item, replacing the one with the same key.
+    pub fn put(&self, item: Item) {
+        self.items().insert(item.key.clone(), item);
     }
 
-    /// The markers, by source object.
-    pub fn markers(&self) -> BTreeMap<String, FileMarker> {
-        self.state().markers.clone()
-    }
-}
-
-impl FileLedger for MemoryLedger {
-    async fn apply_summaries(
-        &self,
-        source_object: &str,
-        updates: &[SummaryUpdate],
-    ) -> Result<(), LedgerError> {
-        let mut state = self.state();
-        for (chunk_index, chunk) in updates.chunks(SUMMARY_UPDATES_PER_CHUNK).enumerate() {
-            if !state
-                .guards
-                .insert(summary_guard_key(source_object, chunk_index))
-            {
-                continue;
-            }
-            for update in chunk {
-                let summary = state
-                    .summaries
-                    .entry(update.key.clone())
-                    .or_insert_with(|| SummaryState {
-                        event_count: 0,
-                        last_event_time: String::new(),
-                    });
-                summary.event_count += update.event_count;
-                if update.last_event_time > summary.last_event_time {
-                    summary.last_event_time = update.last_event_time.clone();
-                }
-            }
-        }
-        Ok(())
+    /// Every item, by key.
+    pub fn snapshot(&self) -> BTreeMap<ItemKey, Item> {
+        self.items().clone()
     }
 
-    async fn mark_processed(&self, marker: &FileMarker) -> Result<(), LedgerError> {
-        self.state()
-            .markers
-            .insert(marker.source_object.clone(), marker.clone());
-        Ok(())
-    }
-}
-
-impl FileMarkerLookup for MemoryLedger {
-    async fn processed_files(
-        &self,
-        source_objects: &[String],
-    ) -> Result<BTreeSet<String>, LedgerError> {
-        let state = self.state();
-        Ok(source_objects
-            .iter()
-            .filter(|object| state.markers.contains_key(*object))
+    /// The items of partition `pk`, in sort key order (what `query` returns).
+    pub fn partition(&self, pk: &str) -> Vec<Item> {
+        self.items()
+            .values()
+            .filter(|item| item.key.pk == pk)
             .cloned()
+            .collect()
+    }
+
+    /// Batches written so far.
+    pub fn batches(&self) -> u64 {
+        *self
+            .batches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl ItemSink for MemoryTable {
+    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+        *self
+            .batches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
+        let mut table = self.items();
+        for item in items {
+            table.insert(item.key.clone(), item);
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl PartitionReader for MemoryTable {
+    async fn seen_names(&self, kind: SeenKind, shard: u32) -> Result<Vec<String>, LedgerError> {
+        let pk = kind.shard_pk(shard);
+        Ok(self
+            .partition(&pk)
+            .into_iter()
+            .map(|item| match item.string(SEEN_NAME_ATTRIBUTE) {
+                Some(name) => name.to_owned(),
+                None => item.key.sk,
+            })
             .collect())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ledger::{ProcessedBy, ROOM_SUMMARY_PK};
-    use crate::summary::ObjectCounts;
-
-    fn update(sk: &str, event_count: u64, last_event_time: &str) -> SummaryUpdate {
-        SummaryUpdate {
-            key: ItemKey {
-                pk: ROOM_SUMMARY_PK.to_owned(),
-                sk: sk.to_owned(),
-            },
-            event_count,
-            last_event_time: last_event_time.to_owned(),
-        }
+    async fn count_items(&self, pk: &str) -> Result<u64, LedgerError> {
+        Ok(self.partition(pk).len() as u64)
     }
 
-    #[tokio::test]
-    async fn a_file_counts_once_and_times_keep_their_maximum() {
-        let ledger = MemoryLedger::default();
-        let first = [update("r", 2, "2023-05-02T00:00:00Z")];
-        ledger.apply_summaries("s3://b/1", &first).await.unwrap();
-        ledger.apply_summaries("s3://b/1", &first).await.unwrap();
-        ledger
-            .apply_summaries("s3://b/2", &[update("r", 1, "2023-05-01T00:00:00Z")])
-            .await
-            .unwrap();
-        let summaries = ledger.summaries();
-        let summary = summaries.values().next().unwrap();
-        assert_eq!(summary.event_count, 3);
-        assert_eq!(summary.last_event_time, "2023-05-02T00:00:00Z");
-    }
-
-    #[tokio::test]
-    async fn markers_are_found_by_source_object() {
-        let ledger = MemoryLedger::default();
-        let marker = FileMarker {
-            source_object: "s3://b/1".into(),
-            counts: ObjectCounts::default(),
-            processed_at: "2026-01-01T00:00:00Z".into(),
-            processed_by: ProcessedBy::Lambda,
-        };
-        ledger.mark_processed(&marker).await.unwrap();
-        let found = ledger
-            .processed_files(&["s3://b/1".to_owned(), "s3://b/2".to_owned()])
-            .await
-            .unwrap();
-        assert_eq!(found, BTreeSet::from(["s3://b/1".to_owned()]));
+    async fn latest_event_time(&self, pk: &str) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .partition(pk)
+            .last()
+            .map(|item| event_time_or_sort_key(item.string("event_time"), &item.key.sk)))
     }
 }

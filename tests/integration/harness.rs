@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use a4b_audit::config::Config;
 use a4b_audit::handler;
-use a4b_audit::ledger::{DynamoDbLedger, FileLedger};
+use a4b_audit::ledger::{FileLedger, SeenItems};
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
 use a4b_audit::source::{ObjectSource, S3Source};
@@ -151,9 +151,9 @@ impl TestEnv {
         Config::from_lookup(|name| variables.get(name).cloned()).expect("test config")
     }
 
-    /// The production pipeline (S3 source, DynamoDB sink and ledger, writer), as the Lambda main
+    /// The production pipeline (S3 source, DynamoDB sink, seen items, writer), as the Lambda main
     /// builds it, pointed at the emulator.
-    pub fn pipeline(&self, config: Config) -> Pipeline<S3Source, DynamoDbSink, DynamoDbLedger> {
+    pub fn pipeline(&self, config: Config) -> Pipeline<S3Source, DynamoDbSink, SeenItems> {
         let options = PipelineOptions {
             writer: WriterOptions {
                 base_delay: Duration::from_millis(5),
@@ -166,11 +166,11 @@ impl TestEnv {
         let dynamodb = a4b_audit::aws::dynamodb_client(&self.sdk_config);
         Pipeline::new(
             S3Source::new(a4b_audit::aws::s3_client(&self.sdk_config)),
-            DynamoDbSink::new(dynamodb.clone(), table.clone()),
+            DynamoDbSink::new(dynamodb, table),
             config,
             options,
         )
-        .with_ledger(DynamoDbLedger::new(dynamodb, table))
+        .with_ledger(SeenItems)
     }
 
     /// Every item of the test's table, sorted by key.
@@ -192,8 +192,7 @@ impl TestEnv {
             .collect()
     }
 
-    /// The audit event items (`USER#…`, `ROOM#…` and `RESOURCE#…`), without file markers and
-    /// summaries.
+    /// The audit event items (`USER#…`, `ROOM#…` and `RESOURCE#…`), without the seen items.
     pub async fn event_items(&self) -> Vec<TableItem> {
         self.items()
             .await
@@ -220,7 +219,7 @@ impl TestEnv {
 
 /// The pipeline the Lambda main builds, with SDK clients at `endpoint` (moto or the fault proxy):
 /// S3 with the SDK's standard retries, DynamoDB with retries off (the writer retries). Without the
-/// ledger, so that the table holds only audit event items and two runs compare item for item.
+/// seen items, so that the table holds only audit event items and two runs compare item for item.
 pub async fn pipeline_at(
     endpoint: &str,
     config: Config,

@@ -1,13 +1,14 @@
 //! `backfill` end to end: a multi-day, multi-account, multi-region tree with an organization trail,
-//! digest files and a bad file, then the exact items; running twice; `--resume`.
+//! digest files and a bad file, then the exact items; running twice; `--resume` from the journal.
 
 use std::collections::BTreeMap;
 
+use a4b_audit::ledger::{Journal, seen_item};
 use a4b_audit_devtools::moto;
 
 use crate::harness::{ACCOUNT, TestEnv, cloudtrail_key, log_file};
 
-use super::{OTHER_ACCOUNT, a4b_record, n, other_record, room_arn, s, user_arn};
+use super::{OTHER_ACCOUNT, a4b_record, other_record, room_arn, s, user_arn};
 
 const ORGANIZATION: &str = "o-abc123def4";
 
@@ -108,9 +109,8 @@ fn backfill_args(env: &TestEnv) -> Vec<String> {
         "2023-05-01",
         "--to",
         "2023-05-02",
-        // One file at a time: moto does not make concurrent updates of one item atomic the way
-        // DynamoDB does (a concurrent ADD to a room summary can be lost there), and these tests
-        // assert the exact summaries. The concurrent path has its own test below.
+        // One file at a time, so that the order of the log is the same on every run; the
+        // concurrent path has its own test below.
         "--concurrency",
         "1",
     ]
@@ -149,23 +149,19 @@ async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_
     let event = |pk: String, time: &str, id: &str| (pk, format!("{time}#{id}"));
     let room = |name: &str| format!("ROOM#{}", room_arn(name));
     let user = |name: &str| format!("USER#{}", user_arn(name));
-    let file = |key: &str, sk: &str| (format!("FILE#{}", uri(&env, key)), sk.to_owned());
-    let summary = |pk: &str, sk: String| (pk.to_owned(), sk);
+    let seen = |pk: String| {
+        let item = seen_item(&pk).unwrap();
+        (item.key.pk, item.key.sk)
+    };
     let mut expected = vec![
-        file(&tree.file_a, "FILE"),
-        file(&tree.file_a, "SUMMARY#0"),
-        file(&tree.file_b, "FILE"),
-        file(&tree.file_b, "SUMMARY#0"),
-        file(&tree.file_c, "FILE"),
-        file(&tree.file_c, "SUMMARY#0"),
         event(room("r1"), "2023-05-01T11:57:00Z", "e4"),
         event(room("r1"), "2023-05-01T11:58:00Z", "e1"),
         event(room("r2"), "2023-05-02T11:58:00Z", "e3"),
-        summary("SUMMARY#ROOM", room_arn("r1")),
-        summary("SUMMARY#ROOM", room_arn("r2")),
-        summary("SUMMARY#USER", user_arn("alice")),
-        summary("SUMMARY#USER", user_arn("bob")),
-        summary("SUMMARY#USER", user_arn("carol")),
+        seen(room("r1")),
+        seen(room("r2")),
+        seen(user("alice")),
+        seen(user("bob")),
+        seen(user("carol")),
         event(user("alice"), "2023-05-01T11:58:00Z", "e1"),
         event(user("alice"), "2023-05-02T11:58:00Z", "e3"),
         event(user("bob"), "2023-05-01T11:59:00Z", "e2"),
@@ -175,66 +171,63 @@ async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_
     assert_eq!(keys(&env).await, expected);
 
     let items = env.items().await;
-    let find = |pk: &str, sk: &str| {
-        items
-            .iter()
-            .find(|item| s(item, "pk") == pk && s(item, "sk") == sk)
-            .unwrap()
-    };
-    let marker = find(&format!("FILE#{}", uri(&env, &tree.file_a)), "FILE");
-    assert_eq!(n(marker, "records_read"), "3");
-    assert_eq!(n(marker, "a4b_records"), "2");
-    assert_eq!(n(marker, "records_rejected"), "0");
-    assert_eq!(n(marker, "items_written"), "3");
-    assert_eq!(s(marker, "processed_by"), "cli");
-    let r1 = find("SUMMARY#ROOM", &room_arn("r1"));
-    assert_eq!(n(r1, "event_count"), "2");
-    assert_eq!(s(r1, "last_event_time"), "2023-05-01T11:58:00Z");
-    let alice = find("SUMMARY#USER", &user_arn("alice"));
-    assert_eq!(n(alice, "event_count"), "2");
-    assert_eq!(s(alice, "last_event_time"), "2023-05-02T11:58:00Z");
-    let e1 = find(
-        &format!("USER#{}", user_arn("alice")),
-        "2023-05-01T11:58:00Z#e1",
-    );
-    assert_eq!(s(e1, "source_object"), uri(&env, &tree.file_a));
-
-    // Running it again changes nothing: same keys, same counts.
-    let before: BTreeMap<_, _> = items
+    let e1 = items
         .iter()
-        .filter(|item| s(item, "pk").starts_with("SUMMARY#"))
-        .map(|item| (s(item, "sk").to_owned(), n(item, "event_count").to_owned()))
-        .collect();
+        .find(|item| {
+            s(item, "pk") == format!("USER#{}", user_arn("alice"))
+                && s(item, "sk") == "2023-05-01T11:58:00Z#e1"
+        })
+        .unwrap();
+    assert_eq!(s(e1, "source_object"), uri(&env, &tree.file_a));
+    let rooms = env.cli(&["rooms", "--format", "csv"]);
+    assert_eq!(
+        rooms.stdout,
+        format!(
+            "room_arn,event_count,last_event_time\n{},2,2023-05-01T11:58:00Z\n{},1,2023-05-02T11:58:00Z\n",
+            room_arn("r1"),
+            room_arn("r2")
+        ),
+        "{rooms:?}"
+    );
+
+    // Running it again changes nothing: same keys, same listing.
     let second = run(&env, &backfill_args(&env));
     assert_eq!(second.code, Some(1), "{second:?}");
     assert_eq!(keys(&env).await, expected);
-    let after: BTreeMap<_, _> = env
-        .items()
+    assert_eq!(env.cli(&["rooms", "--format", "csv"]).stdout, rooms.stdout);
+}
+
+/// When each event item was written, by key: a file read again rewrites its items.
+async fn ingested_at(env: &TestEnv) -> BTreeMap<(String, String), String> {
+    env.event_items()
         .await
         .iter()
-        .filter(|item| s(item, "pk").starts_with("SUMMARY#"))
-        .map(|item| (s(item, "sk").to_owned(), n(item, "event_count").to_owned()))
-        .collect();
-    assert_eq!(before, after);
+        .map(|item| {
+            let key = (s(item, "pk").to_owned(), s(item, "sk").to_owned());
+            (key, s(item, "ingested_at").to_owned())
+        })
+        .collect()
 }
 
 #[tokio::test]
-async fn resume_skips_the_files_already_done() {
-    let env = TestEnv::new("cli-resume_skips_the_files_already_done").await;
+async fn resume_skips_the_files_the_journal_lists_as_done() {
+    let env = TestEnv::new("cli-resume_skips_the_files_the_journal_lists_as_done").await;
     let tree = tree(&env).await;
-    let first = run(&env, &backfill_args(&env));
-    assert_eq!(first.code, Some(1), "{first:?}");
-    let processed_at = |items: &[a4b_audit_devtools::moto::Item]| -> Vec<String> {
-        items
-            .iter()
-            .filter(|item| s(item, "sk") == "FILE")
-            .map(|item| s(item, "processed_at").to_owned())
-            .collect()
-    };
-    let before = processed_at(&env.items().await);
-    assert_eq!(before.len(), 3);
-
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("backfill.journal");
     let mut args = backfill_args(&env);
+    args.extend(["--journal".to_owned(), journal.to_str().unwrap().to_owned()]);
+    let first = run(&env, &args);
+    assert_eq!(first.code, Some(1), "{first:?}");
+    let done = Journal::files_done(&journal, &env.table).unwrap();
+    let good = [&tree.file_a, &tree.file_b, &tree.file_c];
+    assert_eq!(
+        done,
+        good.iter().map(|key| uri(&env, key)).collect(),
+        "the journal lists the files done, not the one that failed"
+    );
+    let before = ingested_at(&env).await;
+
     args.push("--resume".into());
     let resumed = run(&env, &args);
     assert_eq!(
@@ -252,14 +245,25 @@ async fn resume_skips_the_files_already_done() {
         resumed.stderr.contains(&uri(&env, &tree.bad_file)),
         "{resumed:?}"
     );
-    // No marker was rewritten: the done files were not read again.
-    assert_eq!(processed_at(&env.items().await), before);
+    // No item was rewritten: the done files were not read again.
+    assert_eq!(ingested_at(&env).await, before);
+
+    // The journal is per table: into another table nothing is done yet.
+    let other = env.another_table("cli-resume-other-table").await;
+    args.extend(["--table".to_owned(), other]);
+    let elsewhere = run(&env, &args);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("files: 3 processed, 1 skipped, 1 failed"),
+        "{elsewhere:?}"
+    );
 }
 
 #[tokio::test]
 async fn backfill_of_only_good_files_exits_zero() {
     let env = TestEnv::new("cli-backfill_of_only_good_files_exits_zero").await;
-    let tree = tree(&env).await;
+    tree(&env).await;
     let run = env.cli(&[
         "backfill",
         &format!("s3://{}", env.bucket),
@@ -272,23 +276,19 @@ async fn backfill_of_only_good_files_exits_zero() {
             .contains("files: 1 processed, 0 skipped, 0 failed"),
         "{run:?}"
     );
-    let markers: Vec<String> = env
-        .items()
-        .await
-        .iter()
-        .filter(|item| s(item, "sk") == "FILE")
-        .map(|item| s(item, "pk").to_owned())
-        .collect();
-    assert_eq!(markers, [format!("FILE#{}", uri(&env, &tree.file_b))]);
+    let event_keys: Vec<(String, String)> = ingested_at(&env).await.into_keys().collect();
+    let sk = "2023-05-02T11:58:00Z#e3".to_owned();
+    assert_eq!(
+        event_keys,
+        [
+            (format!("ROOM#{}", room_arn("r2")), sk.clone()),
+            (format!("USER#{}", user_arn("alice")), sk),
+        ]
+    );
 }
 
 #[tokio::test]
-async fn concurrent_backfill_writes_the_same_event_items_and_markers_as_one_file_at_a_time() {
-    let event_and_marker_keys = |keys: Vec<(String, String)>| -> Vec<(String, String)> {
-        keys.into_iter()
-            .filter(|(pk, sk)| pk.starts_with("ROOM#") || pk.starts_with("USER#") || sk == "FILE")
-            .collect()
-    };
+async fn concurrent_backfill_writes_the_same_items_as_one_file_at_a_time() {
     let sequential = TestEnv::new("cli-backfill-sequential").await;
     tree(&sequential).await;
     assert_eq!(run(&sequential, &backfill_args(&sequential)).code, Some(1));
@@ -302,7 +302,7 @@ async fn concurrent_backfill_writes_the_same_event_items_and_markers_as_one_file
 
     let normalize = |env: &TestEnv, keys: Vec<(String, String)>| -> Vec<(String, String)> {
         let bucket = format!("s3://{}/", env.bucket);
-        let mut keys: Vec<_> = event_and_marker_keys(keys)
+        let mut keys: Vec<_> = keys
             .into_iter()
             .map(|(pk, sk)| (pk.replace(&bucket, "s3://BUCKET/"), sk))
             .collect();

@@ -1,202 +1,106 @@
-//! The DynamoDB ledger against moto: guarded summary chunks, the latest event time, markers.
+//! The ledger against moto: the one-off removal of the `SUMMARY#…`/`FILE#…` items earlier versions
+//! wrote (`a4b-audit cleanup-legacy`), which leaves everything else alone.
 
-use a4b_audit::item::ItemKey;
-use a4b_audit::ledger::{
-    DynamoDbLedger, FileLedger, FileMarker, FileMarkerLookup, ProcessedBy, ROOM_SUMMARY_PK,
-    SummaryUpdate, USER_SUMMARY_PK,
-};
-use a4b_audit::summary::ObjectCounts;
+use a4b_audit::item::Item;
+use a4b_audit::ledger::seen_item;
+use a4b_audit::sink::{DynamoDbSink, ItemSink};
 
 use crate::harness::TestEnv;
 
-use super::{n, s};
+use super::{room_arn, s, user_arn};
 
-fn update(pk: &str, sk: &str, event_count: u64, last_event_time: &str) -> SummaryUpdate {
-    SummaryUpdate {
-        key: ItemKey {
-            pk: pk.to_owned(),
-            sk: sk.to_owned(),
-        },
-        event_count,
-        last_event_time: last_event_time.to_owned(),
+/// Items as earlier versions wrote them: per file a marker and a summary guard, per room and user
+/// a summary.
+fn legacy_items(files: usize) -> Vec<Item> {
+    let mut items = Vec::new();
+    for n in 0..files {
+        let pk = format!("FILE#s3://trail/AWSLogs/{n:03}.json.gz");
+        items.push(Item::new(pk.clone(), "FILE".into()));
+        items.push(Item::new(pk, "SUMMARY#0".into()));
+    }
+    items.push(Item::new("SUMMARY#ROOM".into(), room_arn("r1")));
+    items.push(Item::new("SUMMARY#USER".into(), user_arn("alice")));
+    items
+}
+
+/// What the current version writes: events and seen items.
+fn current_items() -> Vec<Item> {
+    let room = format!("ROOM#{}", room_arn("r1"));
+    let user = format!("USER#{}", user_arn("alice"));
+    vec![
+        Item::new(room.clone(), "2023-05-01T10:00:00Z#e1".into()),
+        Item::new(user.clone(), "2023-05-01T10:00:00Z#e1".into()),
+        seen_item(&room).unwrap(),
+        seen_item(&user).unwrap(),
+    ]
+}
+
+async fn put_all(env: &TestEnv, items: Vec<Item>) {
+    let sink = DynamoDbSink::new(env.dynamodb.clone(), &env.table);
+    for chunk in items.chunks(25) {
+        let unprocessed = sink.put_batch(chunk.to_vec()).await.unwrap();
+        assert!(unprocessed.is_empty());
     }
 }
 
-/// The summaries in the table: (pk, sk, event_count, last_event_time).
-async fn summaries(env: &TestEnv) -> Vec<(String, String, String, String)> {
+async fn keys(env: &TestEnv) -> Vec<(String, String)> {
     env.items()
         .await
         .iter()
-        .filter(|item| s(item, "pk").starts_with("SUMMARY#"))
-        .map(|item| {
-            (
-                s(item, "pk").to_owned(),
-                s(item, "sk").to_owned(),
-                n(item, "event_count").to_owned(),
-                s(item, "last_event_time").to_owned(),
-            )
-        })
+        .map(|item| (s(item, "pk").to_owned(), s(item, "sk").to_owned()))
         .collect()
 }
 
-fn row(pk: &str, sk: &str, count: &str, last: &str) -> (String, String, String, String) {
-    (pk.into(), sk.into(), count.into(), last.into())
-}
-
 #[tokio::test]
-async fn a_files_summary_updates_are_applied_once_however_often_it_is_recorded() {
-    let env =
-        TestEnv::new("cli-a_files_summary_updates_are_applied_once_however_often_it_is_recorded")
-            .await;
-    let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
-    let updates = vec![
-        update(ROOM_SUMMARY_PK, "room-a", 2, "2023-05-01T10:00:00Z"),
-        update(USER_SUMMARY_PK, "alice", 3, "2023-05-01T11:00:00Z"),
-    ];
-    ledger
-        .apply_summaries("s3://b/one", &updates)
-        .await
-        .unwrap();
-    // Re-delivery of the same file.
-    ledger
-        .apply_summaries("s3://b/one", &updates)
-        .await
-        .unwrap();
-    assert_eq!(
-        summaries(&env).await,
-        vec![
-            row(ROOM_SUMMARY_PK, "room-a", "2", "2023-05-01T10:00:00Z"),
-            row(USER_SUMMARY_PK, "alice", "3", "2023-05-01T11:00:00Z"),
-        ]
-    );
-    // Another file adds to the counts.
-    ledger
-        .apply_summaries(
-            "s3://b/two",
-            &[update(ROOM_SUMMARY_PK, "room-a", 5, "2023-05-02T08:00:00Z")],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        summaries(&env).await[0],
-        row(ROOM_SUMMARY_PK, "room-a", "7", "2023-05-02T08:00:00Z")
-    );
-}
+async fn cleanup_legacy_deletes_the_old_summaries_and_markers_and_nothing_else() {
+    let env = TestEnv::new("cli-cleanup_legacy_deletes_the_old_summaries_and_markers").await;
+    // 30 files: 62 legacy items, three BatchWriteItem deletions.
+    put_all(&env, legacy_items(30)).await;
+    put_all(&env, current_items()).await;
 
-#[tokio::test]
-async fn last_event_time_keeps_the_latest_whatever_the_order_of_files() {
-    let env =
-        TestEnv::new("cli-last_event_time_keeps_the_latest_whatever_the_order_of_files").await;
-    let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
-    ledger
-        .apply_summaries(
-            "s3://b/later",
-            &[update(ROOM_SUMMARY_PK, "room-a", 1, "2023-06-01T00:00:00Z")],
-        )
-        .await
-        .unwrap();
-    ledger
-        .apply_summaries(
-            "s3://b/earlier",
-            &[update(ROOM_SUMMARY_PK, "room-a", 1, "2023-05-01T00:00:00Z")],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        summaries(&env).await,
-        vec![row(ROOM_SUMMARY_PK, "room-a", "2", "2023-06-01T00:00:00Z")]
-    );
-}
-
-#[tokio::test]
-async fn more_than_99_updates_go_in_several_guarded_chunks() {
-    let env = TestEnv::new("cli-more_than_99_updates_go_in_several_guarded_chunks").await;
-    let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
-    let updates: Vec<SummaryUpdate> = (0..150)
-        .map(|index| {
-            update(
-                USER_SUMMARY_PK,
-                &format!("user-{index:03}"),
-                1,
-                "2023-05-01T00:00:00Z",
-            )
-        })
-        .collect();
-    ledger
-        .apply_summaries("s3://b/big", &updates)
-        .await
-        .unwrap();
-    ledger
-        .apply_summaries("s3://b/big", &updates)
-        .await
-        .unwrap();
-    let items = env.items().await;
-    let guards: Vec<&str> = items
-        .iter()
-        .filter(|item| s(item, "pk") == "FILE#s3://b/big")
-        .map(|item| s(item, "sk"))
-        .collect();
-    assert_eq!(guards, ["SUMMARY#0", "SUMMARY#1"]);
-    let rows = summaries(&env).await;
-    assert_eq!(rows.len(), 150);
-    assert!(rows.iter().all(|(_, _, count, _)| count == "1"), "{rows:?}");
-}
-
-#[tokio::test]
-async fn markers_are_written_with_their_counts_and_found_in_batches() {
-    let env = TestEnv::new("cli-markers_are_written_with_their_counts_and_found_in_batches").await;
-    let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
-    let objects: Vec<String> = (0..130)
-        .map(|index| format!("s3://b/file-{index:03}.json.gz"))
-        .collect();
-    for object in objects.iter().step_by(3) {
-        ledger
-            .mark_processed(&FileMarker {
-                source_object: object.clone(),
-                counts: ObjectCounts {
-                    records_read: 4,
-                    a4b_records: 2,
-                    other_records: 2,
-                    items_built: 3,
-                    items_written: 3,
-                    ..ObjectCounts::default()
-                },
-                processed_at: "2026-01-01T00:00:00Z".into(),
-                processed_by: ProcessedBy::Cli,
-            })
-            .await
-            .unwrap();
-    }
-    let found = ledger.processed_files(&objects).await.unwrap();
-    let expected: std::collections::BTreeSet<String> = objects.iter().step_by(3).cloned().collect();
-    assert_eq!(found, expected);
-
-    let items = env.items().await;
-    let marker = items
-        .iter()
-        .find(|item| s(item, "pk") == "FILE#s3://b/file-000.json.gz")
-        .unwrap();
-    assert_eq!(s(marker, "sk"), "FILE");
-    assert_eq!(n(marker, "records_read"), "4");
-    assert_eq!(n(marker, "a4b_records"), "2");
-    assert_eq!(n(marker, "records_rejected"), "0");
-    assert_eq!(n(marker, "items_written"), "3");
-    assert_eq!(s(marker, "processed_by"), "cli");
-    assert_eq!(s(marker, "processed_at"), "2026-01-01T00:00:00Z");
-}
-
-#[tokio::test]
-async fn a_missing_table_is_named_with_its_region() {
-    let env = TestEnv::new("cli-a_missing_table_is_named_with_its_region").await;
-    let ledger = DynamoDbLedger::new(env.dynamodb.clone(), "no-such-table");
-    let error = ledger
-        .apply_summaries("s3://b/k", &[update(ROOM_SUMMARY_PK, "r", 1, "t")])
-        .await
-        .unwrap_err();
+    let counted = env.cli(&["cleanup-legacy", "--dry-run"]);
+    assert_eq!(counted.code, Some(0), "{counted:?}");
     assert!(
-        error
-            .to_string()
+        counted.stderr.contains("62 legacy item(s) found"),
+        "{counted:?}"
+    );
+    assert_eq!(keys(&env).await.len(), 66, "a dry run deletes nothing");
+
+    let deleted = env.cli(&["cleanup-legacy"]);
+    assert_eq!(deleted.code, Some(0), "{deleted:?}");
+    assert!(
+        deleted
+            .stderr
+            .contains("62 legacy item(s) deleted from table"),
+        "{deleted:?}"
+    );
+    assert!(
+        deleted.stderr.contains("3 BatchWriteItem request(s)"),
+        "{deleted:?}"
+    );
+    let mut expected: Vec<(String, String)> = current_items()
+        .into_iter()
+        .map(|item| (item.key.pk, item.key.sk))
+        .collect();
+    expected.sort();
+    assert_eq!(keys(&env).await, expected);
+
+    let again = env.cli(&["cleanup-legacy"]);
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert!(
+        again.stderr.contains("0 legacy item(s) deleted"),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn cleanup_legacy_names_a_missing_table() {
+    let env = TestEnv::new("cli-cleanup_legacy_names_a_missing_table").await;
+    let run = env.cli(&["cleanup-legacy", "--table", "no-such-table"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
             .contains("table no-such-table not found in region us-east-1"),
-        "{error}"
+        "{run:?}"
     );
 }

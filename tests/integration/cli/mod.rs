@@ -8,6 +8,7 @@ mod ledger;
 mod listing;
 mod output;
 mod query;
+mod seen;
 
 use std::process::{Command, Output};
 
@@ -56,11 +57,14 @@ pub fn run_cli(args: &[&str], configure: impl FnOnce(&mut Command)) -> CliRun {
     }
 }
 
-/// The binary with `args` and a clean AWS environment (no profile or credentials of the machine).
+/// The binary with `args` and a clean AWS environment (no profile or credentials of the machine),
+/// in cargo's scratch directory for tests (what it writes by default, the backfill journal, lands
+/// there rather than in the source tree).
 pub fn cli_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_a4b-audit"));
     command
         .args(args)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_CONFIG_FILE", "/nonexistent/a4b-audit-test/config")
@@ -143,14 +147,6 @@ pub fn other_record(event_id: &str, event_time: &str) -> Value {
 pub fn s<'a>(item: &'a moto::Item, name: &str) -> &'a str {
     item.get(name)
         .and_then(|value| value.as_s().ok())
-        .map(String::as_str)
-        .unwrap_or_default()
-}
-
-/// A number attribute of an item read from the table.
-pub fn n<'a>(item: &'a moto::Item, name: &str) -> &'a str {
-    item.get(name)
-        .and_then(|value| value.as_n().ok())
         .map(String::as_str)
         .unwrap_or_default()
 }

@@ -1,9 +1,7 @@
 //! `query`, `rooms` and `users` on a table holding known items, in each output format.
 
-use a4b_audit::item::ItemKey;
-use a4b_audit::ledger::{
-    DynamoDbLedger, FileLedger, ROOM_SUMMARY_PK, SummaryUpdate, USER_SUMMARY_PK,
-};
+use a4b_audit::ledger::seen_item;
+use a4b_audit::sink::{DynamoDbSink, ItemSink};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::harness::TestEnv;
@@ -153,33 +151,23 @@ async fn query_csv_has_a_header_and_one_row_per_event() {
 }
 
 #[tokio::test]
-async fn rooms_and_users_list_their_summaries() {
-    let env = TestEnv::new("cli-rooms_and_users_list_their_summaries").await;
-    let ledger = DynamoDbLedger::new(env.dynamodb.clone(), &env.table);
-    let update = |pk: &str, sk: &str, count: u64, last: &str| SummaryUpdate {
-        key: ItemKey {
-            pk: pk.into(),
-            sk: sk.into(),
-        },
-        event_count: count,
-        last_event_time: last.into(),
-    };
-    ledger
-        .apply_summaries(
-            "s3://b/k",
-            &[
-                update(ROOM_SUMMARY_PK, &room_arn("r1"), 3, "2023-05-02T09:00:00Z"),
-                update(ROOM_SUMMARY_PK, &room_arn("r2"), 1, "2023-05-01T08:00:00Z"),
-                update(
-                    USER_SUMMARY_PK,
-                    &user_arn("alice"),
-                    4,
-                    "2023-05-02T09:00:00Z",
-                ),
-            ],
-        )
+async fn rooms_and_users_list_the_seen_ones_with_the_count_and_last_time_of_their_events() {
+    let env = seeded().await;
+    // Seen items as the pipeline writes them; r2 is seen but has no event (left out).
+    let seen: Vec<_> = [
+        format!("ROOM#{}", room_arn("r1")),
+        format!("ROOM#{}", room_arn("r2")),
+        format!("USER#{}", user_arn("alice")),
+        format!("USER#{}", user_arn("bob")),
+    ]
+    .iter()
+    .map(|pk| seen_item(pk).unwrap())
+    .collect();
+    let unprocessed = DynamoDbSink::new(env.dynamodb.clone(), &env.table)
+        .put_batch(seen)
         .await
         .unwrap();
+    assert!(unprocessed.is_empty());
 
     let rooms = env.cli(&["rooms"]);
     assert_eq!(rooms.code, Some(0), "{rooms:?}");
@@ -187,10 +175,9 @@ async fn rooms_and_users_list_their_summaries() {
     assert_eq!(
         rooms.stdout,
         format!(
-            "{:room_width$}  EVENTS  LAST ACTIVITY\n{}  3       2023-05-02T09:00:00Z\n{}  1       2023-05-01T08:00:00Z\n",
+            "{:room_width$}  EVENTS  LAST ACTIVITY\n{}  4       2023-05-03T00:00:00Z\n",
             "ROOM",
             room_arn("r1"),
-            room_arn("r2")
         )
     );
     let users = env.cli(&["users", "--format", "csv"]);
@@ -198,8 +185,9 @@ async fn rooms_and_users_list_their_summaries() {
     assert_eq!(
         users.stdout,
         format!(
-            "user_key,event_count,last_event_time\n{},4,2023-05-02T09:00:00Z\n",
-            user_arn("alice")
+            "user_key,event_count,last_event_time\n{},3,2023-05-03T00:00:00Z\n{},1,2023-05-02T09:00:00Z\n",
+            user_arn("alice"),
+            user_arn("bob")
         )
     );
 }
