@@ -43,6 +43,7 @@ fn a4b_only() -> ReaderOptions {
     ReaderOptions {
         event_sources: vec!["a4b.amazonaws.com".to_owned()],
         max_decompressed_bytes: u64::MAX,
+        max_record_bytes: u64::MAX,
     }
 }
 
@@ -123,6 +124,7 @@ fn reference(criterion: &mut Criterion) {
             "sts.amazonaws.com".to_owned(),
         ],
         max_decompressed_bytes: u64::MAX,
+        max_record_bytes: u64::MAX,
     };
     let mut group = criterion.benchmark_group("reader");
     group.throughput(Throughput::Bytes(file.len() as u64));

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 pub const DEFAULT_EVENT_SOURCE: &str = "a4b.amazonaws.com";
 /// The decompressed size cap when `MAX_OBJECT_BYTES` is not set: 1 GiB.
 pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 1 << 30;
+/// One record's cap when `MAX_RECORD_BYTES` is not set: 16 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 16 << 20;
 
 /// The function's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct Config {
     pub retention_days: Option<u32>,
     /// `MAX_OBJECT_BYTES`: the most bytes one object may inflate to.
     pub max_object_bytes: u64,
+    /// `MAX_RECORD_BYTES`: the longest one record may be; a longer one is rejected unread.
+    pub max_record_bytes: u64,
     /// `ALLOWED_BUCKETS`: when set, objects in other buckets are refused.
     pub allowed_buckets: Option<BTreeSet<String>>,
 }
@@ -99,6 +103,20 @@ impl Config {
             },
         };
 
+        let max_record_bytes = match get("MAX_RECORD_BYTES") {
+            None => DEFAULT_MAX_RECORD_BYTES,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(bytes) if bytes > 0 => bytes,
+                _ => {
+                    return Err(invalid(
+                        "MAX_RECORD_BYTES",
+                        &value,
+                        "expected a positive number of bytes (the longest one record may be)",
+                    ));
+                }
+            },
+        };
+
         let allowed_buckets = match get("ALLOWED_BUCKETS") {
             None => None,
             Some(value) => {
@@ -119,6 +137,7 @@ impl Config {
             event_sources,
             retention_days,
             max_object_bytes,
+            max_record_bytes,
             allowed_buckets,
         })
     }
@@ -183,6 +202,7 @@ mod tests {
         assert_eq!(config.event_sources, vec!["a4b.amazonaws.com"]);
         assert_eq!(config.retention_days, None);
         assert_eq!(config.max_object_bytes, 1024 * 1024 * 1024);
+        assert_eq!(config.max_record_bytes, 16 * 1024 * 1024);
         assert_eq!(config.allowed_buckets, None);
         assert!(config.bucket_allowed("any-bucket"));
     }
@@ -209,10 +229,12 @@ mod tests {
             ("TABLE_NAME", "audit"),
             ("RETENTION_DAYS", "365"),
             ("MAX_OBJECT_BYTES", "1000"),
+            ("MAX_RECORD_BYTES", "100"),
         ])
         .unwrap();
         assert_eq!(config.retention_days, Some(365));
         assert_eq!(config.max_object_bytes, 1000);
+        assert_eq!(config.max_record_bytes, 100);
     }
 
     #[test]
@@ -223,6 +245,8 @@ mod tests {
             ("RETENTION_DAYS", "-3"),
             ("MAX_OBJECT_BYTES", "1GiB"),
             ("MAX_OBJECT_BYTES", "0"),
+            ("MAX_RECORD_BYTES", "16MiB"),
+            ("MAX_RECORD_BYTES", "0"),
             ("EVENT_SOURCES", ","),
             ("ALLOWED_BUCKETS", " , "),
         ] {

@@ -31,6 +31,7 @@ pub mod handler;
 pub mod handover;
 pub mod invocation;
 pub mod item;
+mod json;
 pub mod keys;
 pub mod ledger;
 pub mod log_key;

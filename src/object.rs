@@ -308,6 +308,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         let reader_options = ReaderOptions {
             event_sources: self.config.event_sources.clone(),
             max_decompressed_bytes: self.config.max_object_bytes,
+            max_record_bytes: self.config.max_record_bytes,
         };
         let transfer = handover::transfer(
             body.watched(transport_failed),

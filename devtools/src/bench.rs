@@ -35,6 +35,8 @@ pub struct BenchPlan {
     pub file: PathBuf,
     /// The same mix, twice as large: the dry run's memory must not grow with it.
     pub double_file: Option<PathBuf>,
+    /// A file of one record past `MAX_RECORD_BYTES`: the dry run's memory must stay flat on it.
+    pub huge_record_file: Option<PathBuf>,
     /// The dry run, as program and arguments; the file is appended.
     pub dry_run: Vec<String>,
     /// The release Lambda binary (`bootstrap`).
@@ -336,6 +338,16 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
         }
         None => None,
     };
+    let huge_record = match &plan.huge_record_file {
+        Some(huge_record_file) => {
+            eprintln!("measuring the dry run on one huge record...");
+            let runs: Vec<Run> = (0..plan.runs.max(1))
+                .map(|_| run_once(&plan.dry_run, huge_record_file))
+                .collect::<Result<_, _>>()?;
+            summarize(&runs)
+        }
+        None => None,
+    };
     eprintln!("measuring the Lambda binary's cold start...");
     let cold = cold_start(&plan.lambda_binary, plan.runs).await?;
     let binary_bytes = std::fs::metadata(&plan.lambda_binary)
@@ -403,6 +415,15 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
             seconds(double.wall),
             mib(double.peak_rss_kib),
             verdict(flat)
+        );
+    }
+    if let Some(huge_record) = huge_record {
+        let _ = writeln!(
+            out,
+            "| dry run on one record past `MAX_RECORD_BYTES` (`a4b-dev huge-record`): wall / peak RSS | {} / {} | < 64 MiB | {} |",
+            seconds(huge_record.wall),
+            mib(huge_record.peak_rss_kib),
+            verdict(huge_record.peak_rss_kib < 64 * 1024)
         );
     }
     let _ = writeln!(

@@ -5,7 +5,8 @@
 //! check the retries it caused against the budget.
 //!
 //! Only S3 `GetObject` and DynamoDB `BatchWriteItem` are ever faulted; every other request (table
-//! set-up, ledger writes, scans) is forwarded untouched, so the counts speak of those two alone.
+//! set-up, scans) is forwarded untouched, so the fault counts speak of those two alone. Every
+//! DynamoDB request is also counted by operation, so a test can check what a file costs.
 //! The schedule is a sequence per operation: the n-th `GetObject` gets the same decision for the
 //! same seed, whatever the timing.
 
@@ -141,6 +142,8 @@ pub struct FaultCounts {
     pub injected: BTreeMap<(Operation, Fault), u64>,
     /// Requests forwarded that are neither operation (set-up, scans, other calls).
     pub other_requests: u64,
+    /// Every DynamoDB request seen (faulted or not), by operation (`BatchWriteItem`, `PutItem`, …).
+    pub dynamodb_requests: BTreeMap<String, u64>,
 }
 
 impl FaultCounts {
@@ -329,6 +332,9 @@ async fn handle(state: &ProxyState, request: Request<Incoming>) -> Response<Prox
             (Some(Operation::GetObject), Some(Fault::PartialBatch)) => None,
             (_, decision) => decision,
         };
+        if let Some(name) = dynamodb_operation(&request) {
+            *schedule.counts.dynamodb_requests.entry(name).or_default() += 1;
+        }
         match operation {
             Some(operation) => {
                 *schedule.counts.requests.entry(operation).or_default() += 1;
@@ -353,6 +359,13 @@ async fn handle(state: &ProxyState, request: Request<Incoming>) -> Response<Prox
         // counts not adding up, and here in the message.
         text_response(StatusCode::BAD_GATEWAY, "text/plain", error.to_string())
     })
+}
+
+/// The DynamoDB operation of a request (`X-Amz-Target: DynamoDB_20120810.<operation>`).
+fn dynamodb_operation<B>(request: &Request<B>) -> Option<String> {
+    let target = request.headers().get("x-amz-target")?.to_str().ok()?;
+    let operation = target.strip_prefix("DynamoDB_20120810.")?;
+    Some(operation.to_owned())
 }
 
 fn operation_of<B>(request: &Request<B>) -> Option<Operation> {
@@ -707,6 +720,11 @@ mod tests {
         assert_eq!(operation_of(&batch), Some(Operation::BatchWriteItem));
         let put = request(Method::POST, "/", Some("DynamoDB_20120810.PutItem"));
         assert_eq!(operation_of(&put), None);
+        assert_eq!(dynamodb_operation(&put).as_deref(), Some("PutItem"));
+        assert_eq!(
+            dynamodb_operation(&batch).as_deref(),
+            Some("BatchWriteItem")
+        );
         let get = request(Method::GET, "/trail/AWSLogs/x.json.gz?x-id=GetObject", None);
         assert_eq!(operation_of(&get), Some(Operation::GetObject));
         let list = request(Method::GET, "/trail/?list-type=2", None);

@@ -5,6 +5,7 @@
 pub mod a4b_records;
 pub mod bench;
 pub mod fault_proxy;
+pub mod huge_record;
 pub mod lambda_process;
 pub mod large_trail;
 pub mod local;

@@ -2,14 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::value::RawValue;
-
 use super::AuditContext;
 use super::fields::{non_empty_text, text};
 use super::record::Record;
 use super::rooms::TouchedArns;
 use super::user_key::UserKey;
 use crate::item::{AttrValue, MAX_ITEM_BYTES};
+use crate::json::Raw;
 
 pub(super) type Attributes = BTreeMap<&'static str, AttrValue>;
 
@@ -31,7 +30,7 @@ pub(super) fn shared(
     context: &AuditContext,
 ) -> Attributes {
     let mut attributes = Attributes::new();
-    let mut put = |name: &'static str, value: Option<&RawValue>| {
+    let mut put = |name: &'static str, value: Option<Raw<'_>>| {
         if let Some(value) = non_empty_text(value) {
             attributes.insert(name, AttrValue::S(value.into_owned()));
         }
@@ -84,7 +83,7 @@ pub(super) fn shared(
 }
 
 /// `readOnly` as a boolean: `true`/`false`, or the strings `"true"`/`"false"` older trails log.
-fn read_only(value: Option<&RawValue>) -> Option<bool> {
+fn read_only(value: Option<Raw<'_>>) -> Option<bool> {
     match value?.get() {
         "true" => Some(true),
         "false" => Some(false),

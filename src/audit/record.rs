@@ -2,51 +2,50 @@
 
 use std::borrow::Cow;
 
-use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
-
 use super::RejectReason;
-use super::fields::{Fields, non_empty_text};
+use super::fields::non_empty_text;
+use crate::json::Raw;
 
 /// The fields of a record the items are made of. Each is the raw JSON of the field, whatever its
 /// type: a field of an unexpected type is left out of the items, it does not reject the record.
 pub(super) struct Record<'a> {
     pub event_id: Cow<'a, str>,
     pub event_time: Cow<'a, str>,
-    pub event_name: Option<&'a RawValue>,
-    pub event_source: Option<&'a RawValue>,
-    pub aws_region: Option<&'a RawValue>,
-    pub recipient_account_id: Option<&'a RawValue>,
-    pub source_ip: Option<&'a RawValue>,
-    pub user_agent: Option<&'a RawValue>,
-    pub request_id: Option<&'a RawValue>,
-    pub read_only: Option<&'a RawValue>,
-    pub error_code: Option<&'a RawValue>,
-    pub error_message: Option<&'a RawValue>,
-    pub request_parameters: Option<&'a RawValue>,
-    pub response_elements: Option<&'a RawValue>,
-    pub resources: Option<&'a RawValue>,
+    pub event_name: Option<Raw<'a>>,
+    pub event_source: Option<Raw<'a>>,
+    pub aws_region: Option<Raw<'a>>,
+    pub recipient_account_id: Option<Raw<'a>>,
+    pub source_ip: Option<Raw<'a>>,
+    pub user_agent: Option<Raw<'a>>,
+    pub request_id: Option<Raw<'a>>,
+    pub read_only: Option<Raw<'a>>,
+    pub error_code: Option<Raw<'a>>,
+    pub error_message: Option<Raw<'a>>,
+    pub request_parameters: Option<Raw<'a>>,
+    pub response_elements: Option<Raw<'a>>,
+    pub resources: Option<Raw<'a>>,
     pub identity: Identity<'a>,
 }
 
 /// The fields of `userIdentity` the items use.
 pub(super) struct Identity<'a> {
     /// `[arn, invokedBy, principalId, accountId]`: the user key candidates, in order.
-    pub key_candidates: [Option<&'a RawValue>; 4],
-    pub account_id: Option<&'a RawValue>,
-    pub user_type: Option<&'a RawValue>,
-    pub user_name: Option<&'a RawValue>,
+    pub key_candidates: [Option<Raw<'a>>; 4],
+    pub account_id: Option<Raw<'a>>,
+    pub user_type: Option<Raw<'a>>,
+    pub user_name: Option<Raw<'a>>,
     /// `sessionContext.sessionIssuer.userName`: the role (or user) behind a session.
-    pub session_issuer_user_name: Option<&'a RawValue>,
+    pub session_issuer_user_name: Option<Raw<'a>>,
 }
 
 impl<'a> Record<'a> {
+    /// Checks the whole text against JSON's grammar (RFC 8259, not one library's reading of it),
+    /// then takes the fields; a field of an unexpected type or content costs only itself.
     pub fn parse(text: &'a str) -> Result<Self, RejectReason> {
-        if !text.trim_start().starts_with('{') {
-            return Err(match serde_json::from_str::<IgnoredAny>(text) {
-                Ok(_) => RejectReason::NotAnObject,
-                Err(error) => invalid_json(&error),
-            });
+        let record =
+            Raw::parse(text).map_err(|invalid| RejectReason::InvalidJson(invalid.to_string()))?;
+        if !record.is_object() {
+            return Err(RejectReason::NotAnObject);
         }
         let [
             event_id,
@@ -65,28 +64,24 @@ impl<'a> Record<'a> {
             response_elements,
             resources,
             user_identity,
-        ] = Fields {
-            names: [
-                "eventID",
-                "eventTime",
-                "eventName",
-                "eventSource",
-                "awsRegion",
-                "recipientAccountId",
-                "sourceIPAddress",
-                "userAgent",
-                "requestID",
-                "readOnly",
-                "errorCode",
-                "errorMessage",
-                "requestParameters",
-                "responseElements",
-                "resources",
-                "userIdentity",
-            ],
-        }
-        .parse(text)
-        .map_err(|error| invalid_json(&error))?;
+        ] = record.fields([
+            "eventID",
+            "eventTime",
+            "eventName",
+            "eventSource",
+            "awsRegion",
+            "recipientAccountId",
+            "sourceIPAddress",
+            "userAgent",
+            "requestID",
+            "readOnly",
+            "errorCode",
+            "errorMessage",
+            "requestParameters",
+            "responseElements",
+            "resources",
+            "userIdentity",
+        ]);
 
         Ok(Record {
             event_id: non_empty_text(event_id).ok_or(RejectReason::MissingEventId)?,
@@ -110,7 +105,8 @@ impl<'a> Record<'a> {
 }
 
 impl<'a> Identity<'a> {
-    fn parse(user_identity: Option<&'a RawValue>) -> Self {
+    /// Each field on its own: an odd key or value beside one costs nothing (SPEC section 2).
+    fn parse(user_identity: Option<Raw<'a>>) -> Self {
         let [
             arn,
             invoked_by,
@@ -119,8 +115,9 @@ impl<'a> Identity<'a> {
             user_type,
             user_name,
             session_context,
-        ] = Fields {
-            names: [
+        ] = fields_of(
+            user_identity,
+            [
                 "arn",
                 "invokedBy",
                 "principalId",
@@ -129,16 +126,9 @@ impl<'a> Identity<'a> {
                 "userName",
                 "sessionContext",
             ],
-        }
-        .of(user_identity);
-        let [session_issuer] = Fields {
-            names: ["sessionIssuer"],
-        }
-        .of(session_context);
-        let [session_issuer_user_name] = Fields {
-            names: ["userName"],
-        }
-        .of(session_issuer);
+        );
+        let [session_issuer] = fields_of(session_context, ["sessionIssuer"]);
+        let [session_issuer_user_name] = fields_of(session_issuer, ["userName"]);
         Identity {
             key_candidates: [arn, invoked_by, principal_id, account_id],
             account_id,
@@ -149,15 +139,7 @@ impl<'a> Identity<'a> {
     }
 }
 
-/// serde_json's message, with what its nesting limit means for a record.
-pub(super) fn invalid_json(error: &serde_json::Error) -> RejectReason {
-    let message = error.to_string();
-    if message.contains("recursion limit") {
-        RejectReason::InvalidJson(format!(
-            "nested deeper than the 128 levels serde_json reads ({message}); \
-             the record is kept in its log file, not in the table"
-        ))
-    } else {
-        RejectReason::InvalidJson(message)
-    }
+/// The fields `names` of a value that may be absent (then it has none).
+fn fields_of<'a, const N: usize>(value: Option<Raw<'a>>, names: [&str; N]) -> [Option<Raw<'a>>; N] {
+    value.map_or([None; N], |value| value.fields(names))
 }

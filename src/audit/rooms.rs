@@ -2,12 +2,9 @@
 //! `requestParameters` and `responseElements`, and the `ARN` of each `resources` entry.
 
 use std::collections::HashSet;
-use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
-
-use super::fields::{Fields, Text, text};
+use super::fields::text;
+use crate::json::Raw;
 
 /// What an Alexa for Business ARN names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,99 +89,22 @@ impl TouchedArns {
         }
     }
 
-    /// Every A4B ARN among the strings of `value`, at any depth.
-    ///
-    /// Walks by recursion bounded by serde_json's nesting limit (128): a deeper value is an error.
-    pub fn collect_nested(&mut self, value: Option<&RawValue>) -> Result<(), serde_json::Error> {
-        let Some(raw) = value else {
-            return Ok(());
-        };
-        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-        Collect { arns: self }.deserialize(&mut deserializer)?;
-        deserializer.end()
+    /// Every A4B ARN among the strings of `value` (object keys too: a map keyed by room ARN
+    /// touches those rooms), at any depth.
+    pub fn collect_nested(&mut self, value: Option<Raw<'_>>) {
+        for string in value.into_iter().flat_map(Raw::strings) {
+            self.offer(&string);
+        }
     }
 
     /// The `ARN` of each `resources` entry (entries that are no object, or whose `ARN` is no string,
     /// have none).
-    pub fn collect_resources(&mut self, resources: Option<&RawValue>) {
-        let Some(raw) = resources.filter(|raw| raw.get().starts_with('[')) else {
-            return;
-        };
-        let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-            return;
-        };
-        for entry in entries {
-            let [arn] = Fields { names: ["ARN"] }.of(Some(entry));
+    pub fn collect_resources(&mut self, resources: Option<Raw<'_>>) {
+        for entry in resources.into_iter().flat_map(Raw::elements) {
+            let [arn] = entry.fields(["ARN"]);
             if let Some(arn) = text(arn) {
                 self.offer(&arn);
             }
         }
-    }
-}
-
-/// Visits a JSON value, offering every string in it (object keys included) as an A4B ARN.
-struct Collect<'r> {
-    arns: &'r mut TouchedArns,
-}
-
-impl<'de> DeserializeSeed<'de> for Collect<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Collect<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<(), E> {
-        self.arns.offer(value);
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(Collect {
-                arns: &mut *self.arns,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // Keys count too: a map keyed by room ARN touches those rooms.
-        while let Some(Text(key)) = map.next_key()? {
-            self.arns.offer(&key);
-            map.next_value_seed(Collect {
-                arns: &mut *self.arns,
-            })?;
-        }
-        Ok(())
     }
 }

@@ -2,9 +2,8 @@
 
 use std::fmt;
 
-use serde_json::value::RawValue;
-
 use super::fields::non_empty_text;
+use crate::json::Raw;
 
 /// The user a record is filed under: the first non-empty string among `userIdentity.arn`,
 /// `userIdentity.invokedBy`, `userIdentity.principalId` and `userIdentity.accountId`, else
@@ -17,7 +16,7 @@ impl UserKey {
     pub const UNKNOWN: &'static str = "unknown";
 
     /// The first non-empty string of `[arn, invokedBy, principalId, accountId]`, in that order.
-    pub(super) fn first_of(candidates: [Option<&RawValue>; 4]) -> Self {
+    pub(super) fn first_of(candidates: [Option<Raw<'_>>; 4]) -> Self {
         let key = candidates.into_iter().find_map(non_empty_text);
         UserKey(key.map_or_else(|| Self::UNKNOWN.to_owned(), |key| key.into_owned()))
     }

@@ -39,8 +39,8 @@ pub fn table_name(table: &TableArgs) -> Result<String, CliError> {
         }))
 }
 
-/// The pipeline's settings: the table from the command line, `EVENT_SOURCES`, `RETENTION_DAYS` and
-/// `MAX_OBJECT_BYTES` from the environment as for the Lambda. `ALLOWED_BUCKETS` is the Lambda's
+/// The pipeline's settings: the table from the command line, `EVENT_SOURCES`, `RETENTION_DAYS`,
+/// `MAX_OBJECT_BYTES` and `MAX_RECORD_BYTES` from the environment as for the Lambda. `ALLOWED_BUCKETS` is the Lambda's
 /// guard against foreign notifications; an operator names the buckets on the command line.
 pub fn pipeline_config(table_name: &str) -> Result<Config, CliError> {
     let config = Config::from_lookup(|name| match name {

@@ -17,6 +17,10 @@ pub(super) struct Input<S: Source> {
     base: u64,
     /// Start of the record being scanned: bytes from here on must stay in the buffer.
     keep: Option<usize>,
+    /// Stream offset of the record being scanned, kept or not.
+    record_start: u64,
+    /// The longest record kept; past it the record is let go (see [`Self::kept`]).
+    record_cap: u64,
     /// `buf[checked]` starts an invalid UTF-8 sequence.
     bad_utf8: bool,
     eof: bool,
@@ -26,7 +30,7 @@ pub(super) struct Input<S: Source> {
 }
 
 impl<S: Source> Input<S> {
-    pub(super) fn new(source: S, buffer_len: usize, limit: u64) -> Self {
+    pub(super) fn new(source: S, buffer_len: usize, limit: u64, record_cap: u64) -> Self {
         let usual_len = buffer_len.max(1);
         Self {
             source,
@@ -37,6 +41,8 @@ impl<S: Source> Input<S> {
             end: 0,
             base: 0,
             keep: None,
+            record_start: 0,
+            record_cap,
             bad_utf8: false,
             eof: false,
             total: 0,
@@ -79,20 +85,33 @@ impl<S: Source> Input<S> {
         self.total
     }
 
+    /// The longest record kept (`MAX_RECORD_BYTES`).
+    pub(super) fn record_cap(&self) -> u64 {
+        self.record_cap
+    }
+
     /// The largest the buffer has been.
     pub(super) fn largest_buf(&self) -> usize {
         self.largest_buf
     }
 
-    /// Keeps the bytes from the current position in the buffer until [`Self::release`].
+    /// Keeps the bytes from the current position in the buffer until [`Self::release`], as long as
+    /// they are no more than the record cap.
     pub(super) fn keep_from_here(&mut self) {
         self.keep = Some(self.pos);
+        self.record_start = self.offset();
     }
 
-    /// The bytes from [`Self::keep_from_here`] to the current position.
-    pub(super) fn kept(&self) -> &[u8] {
-        let start = self.keep.unwrap_or(self.pos);
-        self.buf.get(start..self.pos).unwrap_or_default()
+    /// The bytes from [`Self::keep_from_here`] to the current position; `Err` with their length
+    /// when they are more than the record cap (then they were let go, or are about to be).
+    pub(super) fn kept(&self) -> Result<&[u8], u64> {
+        let len = self.offset() - self.record_start;
+        match self.keep {
+            Some(start) if len <= self.record_cap => {
+                Ok(self.buf.get(start..self.pos).unwrap_or_default())
+            }
+            _ => Err(len),
+        }
     }
 
     pub(super) fn release(&mut self) {
@@ -149,10 +168,25 @@ impl<S: Source> Input<S> {
     }
 
     fn read_more<E: std::error::Error>(&mut self) -> Result<(), ReadError<E>> {
+        if let Some(keep) = self.keep
+            && (self.end - keep) as u64 > self.record_cap
+        {
+            // Longer than any record may be: scan on without keeping it.
+            self.keep = None;
+        }
         self.compact();
         if self.end == self.buf.len() {
-            // Only a record longer than the buffer gets here: grow to hold it.
-            let grown = self.buf.len().saturating_mul(2);
+            // Only a record longer than the buffer gets here: grow to hold it, up to the cap and a
+            // usual buffer's worth of room.
+            let most = usize::try_from(self.record_cap)
+                .unwrap_or(usize::MAX)
+                .saturating_add(self.usual_len);
+            let grown = self
+                .buf
+                .len()
+                .saturating_mul(2)
+                .min(most)
+                .max(self.buf.len() + 1);
             self.buf.resize(grown, 0);
             self.largest_buf = self.largest_buf.max(grown);
         }

@@ -3,8 +3,9 @@
 //! The object's bytes go through gunzip when they start with the gzip magic (every member is
 //! read), then through a scanner that validates the JSON text as it streams by and walks the
 //! top-level `Records` array one element at a time. Memory stays flat: a fixed buffer, grown only
-//! while one record longer than it is being scanned. Only records of the configured event sources
-//! are handed over, as their exact bytes; the others are counted and never built.
+//! while one record longer than it is being scanned, and never past the record cap (a longer
+//! record is scanned on without being kept, then rejected). Only records of the configured event
+//! sources are handed over, as their exact bytes; the others are counted and never built.
 //!
 //! [`read_log`] does it all on the calling thread; [`read_log_threaded`] inflates on a second
 //! thread while the calling thread scans, for when gunzip and the scan each take a core.
@@ -12,7 +13,6 @@
 mod decode;
 mod input;
 mod scan;
-mod string_stop;
 #[cfg(test)]
 mod tests;
 mod threaded;
@@ -33,6 +33,9 @@ pub struct ReaderOptions {
     pub event_sources: Vec<String>,
     /// The most decompressed bytes one object may have (SPEC: `MAX_OBJECT_BYTES`).
     pub max_decompressed_bytes: u64,
+    /// The longest one record may be (SPEC: `MAX_RECORD_BYTES`): a longer one is rejected, and no
+    /// more of it than this is ever held.
+    pub max_record_bytes: u64,
 }
 
 /// One record the reader hands over.
@@ -41,7 +44,8 @@ pub enum RecordEvent<'a> {
     /// A record (a JSON object) whose `eventSource` is one of the configured ones. `raw` is its exact
     /// JSON text as it stands in the file.
     Matched { index: u64, raw: &'a [u8] },
-    /// An element of `Records` that is not a JSON object.
+    /// An element of `Records` that is not a JSON object, or a record longer than
+    /// [`ReaderOptions::max_record_bytes`].
     Rejected { index: u64, reason: String },
 }
 
@@ -171,7 +175,12 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    let input = Input::new(source, buffer_len, options.max_decompressed_bytes);
+    let input = Input::new(
+        source,
+        buffer_len,
+        options.max_decompressed_bytes,
+        options.max_record_bytes,
+    );
     let mut scanner = Scanner::new(input, &options.event_sources, on_record);
     match scanner.document() {
         Ok(()) => {}

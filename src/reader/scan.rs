@@ -5,22 +5,12 @@ use std::marker::PhantomData;
 
 use super::decode::Source;
 use super::input::Input;
-use super::string_stop::string_stop;
 use super::{ReadError, ReadStats, RecordEvent};
-
-/// Deeper nesting than this inside one value is refused, so a hostile file cannot exhaust memory
-/// with brackets. CloudTrail records nest a handful of levels.
-const MAX_DEPTH: usize = 512;
+use crate::json::{Container, Nesting, string_stop};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const RECORDS_KEY: &[u8] = b"Records";
 const EVENT_SOURCE_KEY: &[u8] = b"eventSource";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Frame {
-    Object,
-    Array,
-}
 
 type Scan<T, E> = Result<T, ReadError<E>>;
 
@@ -29,7 +19,9 @@ pub(super) struct Scanner<'a, S: Source, E, F> {
     event_sources: &'a [String],
     /// The last string read with decoding on.
     text: Text,
-    frames: Vec<Frame>,
+    /// The containers open inside the value being scanned: valid JSON of any depth is read, at
+    /// one bit a level.
+    nesting: Nesting,
     pub(super) stats: ReadStats,
     on_record: F,
     consumer_error: PhantomData<fn() -> E>,
@@ -52,7 +44,7 @@ where
             input,
             event_sources,
             text: Text::new(decode_cap),
-            frames: Vec::new(),
+            nesting: Nesting::default(),
             stats: ReadStats::default(),
             on_record,
             consumer_error: PhantomData,
@@ -130,13 +122,24 @@ where
                 Some(b'{') => {
                     self.input.keep_from_here();
                     let matched = self.value(true)?;
-                    if matched {
-                        self.stats.matched += 1;
-                        let raw = self.input.kept();
-                        (self.on_record)(RecordEvent::Matched { index, raw })
-                            .map_err(ReadError::Consumer)?;
-                    } else {
-                        self.stats.other += 1;
+                    match self.input.kept() {
+                        Ok(raw) if matched => {
+                            self.stats.matched += 1;
+                            (self.on_record)(RecordEvent::Matched { index, raw })
+                                .map_err(ReadError::Consumer)?;
+                        }
+                        Ok(_) => self.stats.other += 1,
+                        Err(len) => {
+                            self.stats.rejected += 1;
+                            let reason = format!(
+                                "record {index} is {len} bytes long, longer than \
+                                 MAX_RECORD_BYTES ({} bytes): skipped without being held; raise \
+                                 MAX_RECORD_BYTES if it is genuine",
+                                self.input.record_cap()
+                            );
+                            (self.on_record)(RecordEvent::Rejected { index, reason })
+                                .map_err(ReadError::Consumer)?;
+                        }
                     }
                     self.input.release();
                 }
@@ -169,9 +172,10 @@ where
     }
 
     /// Scans one JSON value. With `watch_source`, the value is a record object and the result says
-    /// whether its own `eventSource` (the last one, should there be several) is a configured one.
+    /// whether its own `eventSource` (the last one, should there be several, as in
+    /// `serde_json::Value`) is a string equal to a configured one.
     fn value(&mut self, watch_source: bool) -> Scan<bool, E> {
-        self.frames.clear();
+        self.nesting.clear();
         let mut matched = false;
         let mut next_is_source = false;
         'value: loop {
@@ -179,14 +183,18 @@ where
             let Some(first) = self.peek_non_ws()? else {
                 return Err(self.unexpected("a value"));
             };
+            if is_source && first != b'"' {
+                // An `eventSource` that is no string (an object or array too) overrides any before.
+                matched = false;
+            }
             match first {
                 b'{' => {
                     self.input.advance(1);
-                    self.push(Frame::Object)?;
+                    self.nesting.push(Container::Object);
                     match self.peek_non_ws()? {
                         Some(b'}') => {
                             self.input.advance(1);
-                            self.frames.pop();
+                            self.nesting.pop();
                         }
                         Some(b'"') => {
                             next_is_source = self.key(watch_source)?;
@@ -197,10 +205,10 @@ where
                 }
                 b'[' => {
                     self.input.advance(1);
-                    self.push(Frame::Array)?;
+                    self.nesting.push(Container::Array);
                     if self.peek_non_ws()? == Some(b']') {
                         self.input.advance(1);
-                        self.frames.pop();
+                        self.nesting.pop();
                     } else {
                         continue 'value;
                     }
@@ -219,16 +227,13 @@ where
                 b'-' | b'0'..=b'9' => self.number()?,
                 _ => return Err(self.unexpected("a value")),
             }
-            if is_source && first != b'"' {
-                matched = false;
-            }
             // After a complete value: close containers until one continues.
             loop {
-                let Some(&frame) = self.frames.last() else {
+                let Some(container) = self.nesting.last() else {
                     return Ok(matched);
                 };
-                match (self.peek_non_ws()?, frame) {
-                    (Some(b','), Frame::Object) => {
+                match (self.peek_non_ws()?, container) {
+                    (Some(b','), Container::Object) => {
                         self.input.advance(1);
                         if self.peek_non_ws()? != Some(b'"') {
                             return Err(self.unexpected("a key string"));
@@ -236,16 +241,16 @@ where
                         next_is_source = self.key(watch_source)?;
                         continue 'value;
                     }
-                    (Some(b','), Frame::Array) => {
+                    (Some(b','), Container::Array) => {
                         self.input.advance(1);
                         continue 'value;
                     }
-                    (Some(b'}'), Frame::Object) | (Some(b']'), Frame::Array) => {
+                    (Some(b'}'), Container::Object) | (Some(b']'), Container::Array) => {
                         self.input.advance(1);
-                        self.frames.pop();
+                        self.nesting.pop();
                     }
-                    (_, Frame::Object) => return Err(self.unexpected("`,` or `}`")),
-                    (_, Frame::Array) => return Err(self.unexpected("`,` or `]`")),
+                    (_, Container::Object) => return Err(self.unexpected("`,` or `}`")),
+                    (_, Container::Array) => return Err(self.unexpected("`,` or `]`")),
                 }
             }
         }
@@ -254,7 +259,7 @@ where
     /// A key and its colon, at the opening quote; says whether it is the record's `eventSource`.
     fn key(&mut self, watch_source: bool) -> Scan<bool, E> {
         self.input.advance(1);
-        let decode = watch_source && self.frames.len() == 1;
+        let decode = watch_source && self.nesting.depth() == 1;
         self.string(decode)?;
         self.colon()?;
         Ok(decode && self.text.is(EVENT_SOURCE_KEY))
@@ -265,14 +270,6 @@ where
             return Err(self.unexpected("`:`"));
         }
         self.input.advance(1);
-        Ok(())
-    }
-
-    fn push(&mut self, frame: Frame) -> Scan<(), E> {
-        if self.frames.len() >= MAX_DEPTH {
-            return Err(self.syntax(format!("nesting deeper than {MAX_DEPTH} levels")));
-        }
-        self.frames.push(frame);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! One binary, so it links once; each test works in its own bucket and table.
 
 mod cli;
+mod cost;
 mod handler_path;
 mod harness;
 mod lambda_binary;

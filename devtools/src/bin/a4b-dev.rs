@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use a4b_audit_devtools::moto::workspace_root;
-use a4b_audit_devtools::{bench, large_trail, local, samples};
+use a4b_audit_devtools::{bench, huge_record, large_trail, local, samples};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -43,6 +43,16 @@ enum Command {
         #[arg(long, default_value_t = large_trail::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Write a gzipped log file of one huge A4B record (one string of the given size) between two
+    /// ordinary ones, for the benchmark's memory check.
+    HugeRecord {
+        /// Length of the record's one string: 200MB, ...
+        #[arg(long, value_parser = large_trail::parse_size)]
+        size: u64,
+        /// The gzip file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Measure issue 5's figures on a generated log file and print them as a Markdown table.
     Bench {
         /// The gzipped log file (`a4b-dev large-trail`).
@@ -57,6 +67,10 @@ enum Command {
         /// Runs per figure (the median is shown).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// A file of one record past `MAX_RECORD_BYTES` (`a4b-dev huge-record`): the dry run's peak
+        /// memory on it is checked too.
+        #[arg(long)]
+        huge_record_file: Option<PathBuf>,
         /// Leave out the run of the handler against moto.
         #[arg(long)]
         skip_handler: bool,
@@ -117,17 +131,29 @@ async fn main() -> ExitCode {
                 .map_err(|error| error.to_string())
         }
         Command::LargeTrail { size, out, seed } => write_large_trail(size, &out, seed),
+        Command::HugeRecord { size, out } => std::fs::File::create(&out)
+            .and_then(|file| huge_record::write(size, std::io::BufWriter::new(file)))
+            .map(|()| {
+                println!(
+                    "wrote {}: one record of {size} bytes of string",
+                    out.display()
+                );
+                true
+            })
+            .map_err(|error| format!("{}: {error}", out.display())),
         Command::Bench {
             file,
             double_file,
             lambda_binary,
             runs,
+            huge_record_file,
             skip_handler,
             dry_run,
         } => {
             let plan = bench::BenchPlan {
                 file,
                 double_file,
+                huge_record_file,
                 dry_run,
                 lambda_binary,
                 runs,

@@ -6,6 +6,7 @@ mod deadline;
 mod fault_proxy;
 mod faults;
 mod hostile;
+mod hostile_json;
 mod observability;
 mod retry_sequences;
 mod support;
