@@ -1,9 +1,11 @@
 //! Development tools of a4b-audit, shared by the integration tests and the `a4b-dev` binary:
-//! the local AWS emulator (moto server), a Lambda runtime API emulator and sample data.
+//! the local AWS emulator (moto server), a Lambda runtime API emulator, a local Step Functions
+//! Distributed Map runner and sample data.
 //! Nothing here ships in the Lambda.
 
 pub mod a4b_records;
 pub mod bench;
+pub mod distributed_map;
 pub mod fault_proxy;
 pub mod huge_record;
 pub mod lambda_process;

@@ -70,7 +70,12 @@ AWSLogs/o-.../<account>/) and regions are found by listing; only the day folders
 --to are listed. --from/--to select delivery days (UTC). Files in GLACIER or DEEP_ARCHIVE are listed
 apart: restore them first.
 Running it twice is safe. Each file done is appended to a local journal (--journal, by default
-./a4b-audit-backfill.journal); --resume skips the files it lists for this table.")]
+./a4b-audit-backfill.journal); --resume skips the files it lists for this table.
+--plan prints what a run would request of AWS and cost, writing nothing. --on-aws runs it on the
+stack's Step Functions Distributed Map (deployed with BackfillEngine=true), follows it and lists the
+failed files; run it again to process only what earlier runs did not finish:
+  a4b-audit backfill s3://trail-bucket --plan
+  a4b-audit backfill s3://trail-bucket --on-aws --stack a4b-audit --max-concurrency 200")]
     Backfill(BackfillArgs),
 
     /// Print the audit history of one room or one user, in time order.
@@ -157,6 +162,28 @@ pub struct BackfillArgs {
     /// Skip the files the journal lists as done into this table by earlier runs.
     #[arg(long)]
     pub resume: bool,
+
+    /// Run on AWS: write a manifest and start the stack's Step Functions Distributed Map, follow it,
+    /// list the failed files. Files earlier runs finished are left out.
+    #[arg(long, conflicts_with = "resume")]
+    pub on_aws: bool,
+
+    /// With --on-aws: the stack deployed with BackfillEngine=true (its state machine is <NAME>-backfill).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "on_aws",
+        conflicts_with = "state_machine"
+    )]
+    pub stack: Option<String>,
+
+    /// With --on-aws: the backfill state machine's ARN (the stack output BackfillStateMachineArn).
+    #[arg(long, value_name = "ARN", requires = "on_aws")]
+    pub state_machine: Option<String>,
+
+    /// With --on-aws: batches processed at once (the map's MaxConcurrency; each is one invocation).
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_concurrency: u64,
 
     /// The local journal of files done: every run appends to it, --resume reads it.
     #[arg(

@@ -26,6 +26,9 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
     if args.plan {
         return plan(&args, &filter).await;
     }
+    if args.on_aws {
+        return on_aws(&args, &filter).await;
+    }
     let table_name = clients::table_name(&args.table)?;
     let config = clients::pipeline_config(&table_name)?;
     let sdk_config = clients::sdk_config().await?;
@@ -175,6 +178,26 @@ async fn plan(args: &BackfillArgs, filter: &DiscoveryFilter) -> Result<Outcome, 
     );
     std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
     Ok(Outcome::Success)
+}
+
+/// `--on-aws`: the same discovery, then the run on the stack's Distributed Map.
+async fn on_aws(args: &BackfillArgs, filter: &DiscoveryFilter) -> Result<Outcome, CliError> {
+    let sdk_config = clients::sdk_config().await?;
+    let listing = S3Listing {
+        client: crate::aws::s3_client(&sdk_config),
+        bucket: args.location.bucket.clone(),
+        region: clients::region_name(&sdk_config),
+    };
+    let discovery = discover(args, &listing, filter).await?;
+    let outcome = super::on_aws::run(args, &sdk_config, discovery.log_files).await?;
+    if !discovery.archived.is_empty() {
+        note!(
+            "{} log file(s) left unread in an archive storage class: restore them, then run again",
+            discovery.archived.len()
+        );
+        return Ok(Outcome::FilesFailed);
+    }
+    Ok(outcome)
 }
 
 fn s3_uri(bucket: &str, key: &str) -> String {

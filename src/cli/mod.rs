@@ -27,6 +27,7 @@ mod discover;
 mod dry_run;
 mod error;
 mod inputs;
+mod on_aws;
 mod output;
 mod plan;
 mod process;

@@ -173,6 +173,96 @@ impl Progress {
     }
 }
 
+/// The counts of a map run on AWS, as one line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapTally {
+    pub files_total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+impl MapTally {
+    /// Files done (succeeded or failed) of the total, failed, rate and time left.
+    pub fn line(&self, elapsed: Duration) -> String {
+        let done = self.succeeded + self.failed;
+        let seconds = elapsed.as_secs_f64();
+        let rate = if seconds > 0.0 {
+            done as f64 / seconds
+        } else {
+            0.0
+        };
+        let eta = if done > 0 && rate > 0.0 {
+            let left = self.files_total.saturating_sub(done) as f64;
+            format_duration(Duration::from_secs_f64(left / rate))
+        } else {
+            "?".to_owned()
+        };
+        format!(
+            "files {done}/{}, {} failed, {rate:.1} files/s, ETA {eta}",
+            self.files_total, self.failed
+        )
+    }
+}
+
+/// Shows a map run's progress, from the counts Step Functions reports.
+pub struct MapProgress {
+    tally: MapTally,
+    bar: Option<ProgressBar>,
+    last_plain_line: Option<Instant>,
+}
+
+impl MapProgress {
+    pub fn new(files_total: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(files_total);
+            let style = ProgressStyle::with_template("{wide_bar} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            set_active_bar(Some(bar.clone()));
+            bar
+        });
+        MapProgress {
+            tally: MapTally {
+                files_total,
+                ..MapTally::default()
+            },
+            bar,
+            last_plain_line: None,
+        }
+    }
+
+    /// The map run's item counts now.
+    pub fn update(&mut self, succeeded: u64, failed: u64, elapsed: Duration) {
+        self.tally.succeeded = succeeded;
+        self.tally.failed = failed;
+        let line = self.tally.line(elapsed);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(succeeded + failed);
+                bar.set_message(line);
+            }
+            None => {
+                let now = Instant::now();
+                if self
+                    .last_plain_line
+                    .is_none_or(|last| now.duration_since(last) >= PLAIN_LINE_EVERY)
+                {
+                    self.last_plain_line = Some(now);
+                    note!("progress: {line}");
+                }
+            }
+        }
+    }
+
+    /// Clears the bar; the report follows.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            set_active_bar(None);
+            bar.finish_and_clear();
+        }
+    }
+}
+
 fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -224,6 +314,19 @@ mod tests {
             ..Tally::default()
         };
         assert!(tally.line(Duration::ZERO).ends_with("ETA ?"));
+    }
+
+    #[test]
+    fn map_progress_line_shows_files_done_failed_rate_and_eta() {
+        let tally = MapTally {
+            files_total: 1_000,
+            succeeded: 180,
+            failed: 20,
+        };
+        assert_eq!(
+            tally.line(Duration::from_secs(100)),
+            "files 200/1000, 20 failed, 2.0 files/s, ETA 6m40s"
+        );
     }
 
     #[test]

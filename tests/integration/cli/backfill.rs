@@ -12,14 +12,14 @@ use super::{OTHER_ACCOUNT, a4b_record, other_record, room_arn, s, user_arn};
 
 const ORGANIZATION: &str = "o-abc123def4";
 
-struct Tree {
-    file_a: String,
-    file_b: String,
-    file_c: String,
-    bad_file: String,
+pub(super) struct Tree {
+    pub(super) file_a: String,
+    pub(super) file_b: String,
+    pub(super) file_c: String,
+    pub(super) bad_file: String,
 }
 
-async fn tree(env: &TestEnv) -> Tree {
+pub(super) async fn tree(env: &TestEnv) -> Tree {
     let file_a = cloudtrail_key(None, ACCOUNT, "us-east-1", "20230501", "aaaa");
     let file_b = cloudtrail_key(None, ACCOUNT, "eu-west-1", "20230502", "bbbb");
     let file_c = cloudtrail_key(
@@ -88,7 +88,7 @@ async fn tree(env: &TestEnv) -> Tree {
     }
 }
 
-fn uri(env: &TestEnv, key: &str) -> String {
+pub(super) fn uri(env: &TestEnv, key: &str) -> String {
     format!("s3://{}/{key}", env.bucket)
 }
 
@@ -101,7 +101,7 @@ async fn keys(env: &TestEnv) -> Vec<(String, String)> {
         .collect()
 }
 
-fn backfill_args(env: &TestEnv) -> Vec<String> {
+pub(super) fn backfill_args(env: &TestEnv) -> Vec<String> {
     [
         "backfill",
         &format!("s3://{}", env.bucket),

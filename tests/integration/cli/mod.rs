@@ -6,6 +6,7 @@ mod dry_run;
 mod errors;
 mod ledger;
 mod listing;
+mod on_aws;
 mod output;
 mod query;
 mod seen;
