@@ -45,6 +45,22 @@ pub enum Notification {
     Unrecognized(UnrecognizedReason),
 }
 
+impl Notification {
+    /// A message that names one object, or one entry that names none.
+    pub fn one(named: Result<ObjectRef, IgnoreReason>) -> Self {
+        match named {
+            Ok(object) => Notification::Objects {
+                objects: vec![object],
+                ignored: Vec::new(),
+            },
+            Err(reason) => Notification::Objects {
+                objects: Vec::new(),
+                ignored: vec![IgnoredEntry { index: 0, reason }],
+            },
+        }
+    }
+}
+
 /// Why a message is of no shape the function processes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnrecognizedReason {
@@ -94,10 +110,11 @@ pub enum IgnoreReason {
          processed (subscribe the topic to s3:ObjectCreated:* only to avoid these)"
     )]
     NotObjectCreated { event_name: Option<String> },
-    #[error("S3 record without `s3.bucket.name`")]
-    MissingBucket,
-    #[error("S3 record without `s3.object.key`")]
-    MissingKey,
+    /// `field` names where the bucket was expected (`s3.bucket.name`, `detail.bucket.name`, …).
+    #[error("no bucket name in `{field}`")]
+    MissingBucket { field: &'static str },
+    #[error("no object key in `{field}`")]
+    MissingKey { field: &'static str },
     #[error("object key {encoded_key:?} has a `%` not followed by two hex digits")]
     MalformedEscape { encoded_key: String },
     #[error("object key {encoded_key:?} does not decode to UTF-8")]
@@ -198,13 +215,17 @@ fn s3_record_object(record: &Value) -> Result<ObjectRef, IgnoreReason> {
         .and_then(|bucket| bucket.get("name"))
         .and_then(Value::as_str)
         .filter(|name| !name.is_empty())
-        .ok_or(IgnoreReason::MissingBucket)?;
+        .ok_or(IgnoreReason::MissingBucket {
+            field: "s3.bucket.name",
+        })?;
     let encoded_key = s3
         .and_then(|s3| s3.get("object"))
         .and_then(|object| object.get("key"))
         .and_then(Value::as_str)
         .filter(|key| !key.is_empty())
-        .ok_or(IgnoreReason::MissingKey)?;
+        .ok_or(IgnoreReason::MissingKey {
+            field: "s3.object.key",
+        })?;
     Ok(ObjectRef {
         bucket: bucket.to_owned(),
         key: form_decode_key(encoded_key)?,
@@ -649,9 +670,15 @@ mod tests {
         assert_eq!(
             reasons,
             vec![
-                IgnoreReason::MissingBucket,
-                IgnoreReason::MissingKey,
-                IgnoreReason::MissingBucket
+                IgnoreReason::MissingBucket {
+                    field: "s3.bucket.name"
+                },
+                IgnoreReason::MissingKey {
+                    field: "s3.object.key"
+                },
+                IgnoreReason::MissingBucket {
+                    field: "s3.bucket.name"
+                }
             ]
         );
     }

@@ -1,5 +1,6 @@
 //! "Run it locally": the sample logs in a local S3, the audit table in a local DynamoDB, and the
-//! real Lambda binary invoked with each sample SNS event through the runtime API emulator.
+//! real Lambda binary invoked with each sample event (every trigger's) through the runtime API
+//! emulator, printing each response.
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,6 +1,6 @@
 //! The sample data under `events/`: gzipped CloudTrail log files (A4B records from
 //! [`crate::a4b_records`] among real records of other services from the public reference logs) and
-//! the SNS events that name them. Deterministic: the same inputs give the same bytes.
+//! the events of every trigger that name them. Deterministic: the same inputs give the same bytes.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -176,13 +176,79 @@ pub fn generate(reference_dir: &Path) -> Result<Vec<SampleFile>, SampleError> {
         ),
         (
             "s3-event-url-encoded.json",
-            sns_event(3, &s3_event_notification(&spaced.key)),
+            sns_event(
+                3,
+                &s3_event_notification(BUCKET, &[&spaced.key]).to_string(),
+            ),
         ),
         (
             "cloudtrail-validation.json",
             sns_event(4, "CloudTrail validation message."),
         ),
         ("s3-test-event.json", sns_event(5, &s3_test_event())),
+        // The other triggers (SPEC section 1b), each naming sample logs.
+        (
+            "sqs-sns-envelope.json",
+            sqs_event(&[
+                (
+                    &message_id(11),
+                    sns_envelope(&cloudtrail_delivery(&[&single.key])),
+                ),
+                (
+                    &message_id(12),
+                    sns_envelope("CloudTrail validation message."),
+                ),
+            ]),
+        ),
+        (
+            "sqs-raw-delivery.json",
+            sqs_event(&[
+                (
+                    &message_id(13),
+                    cloudtrail_delivery(&[&second.key, &digest_key]),
+                ),
+                (&message_id(14), "CloudTrail validation message.".to_owned()),
+            ]),
+        ),
+        (
+            "sqs-s3-event.json",
+            sqs_event(&[
+                (
+                    &message_id(15),
+                    s3_event_notification(BUCKET, &[&spaced.key]).to_string(),
+                ),
+                (&message_id(16), s3_test_event()),
+            ]),
+        ),
+        (
+            "s3-event-direct.json",
+            s3_event_notification(BUCKET, &[&spaced.key, &organization.key]),
+        ),
+        (
+            "eventbridge-object-created.json",
+            eventbridge_object_created(BUCKET, &organization.key),
+        ),
+        (
+            "s3-batch-schema-1.0.json",
+            s3_batch_event(BatchSchema::V1, BUCKET, &[&single.key]),
+        ),
+        (
+            "s3-batch-schema-2.0.json",
+            s3_batch_event(BatchSchema::V2, BUCKET, &[&spaced.key, &digest_key]),
+        ),
+        (
+            "map-batch.json",
+            map_batch(
+                BUCKET,
+                &[
+                    &single.key,
+                    &second.key,
+                    &organization.key,
+                    &spaced.key,
+                    &digest_key,
+                ],
+            ),
+        ),
     ];
     for (name, event) in events {
         let mut text = serde_json::to_string_pretty(&event).unwrap_or_default();
@@ -317,39 +383,181 @@ fn cloudtrail_delivery(keys: &[&str]) -> String {
     json!({"s3Bucket": BUCKET, "s3ObjectKey": keys}).to_string()
 }
 
-/// An S3 event notification routed through SNS; S3 URL-encodes the key (space as `+`).
-fn s3_event_notification(key: &str) -> String {
-    json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": REGION,
-            "eventTime": "2023-07-10T11:45:12.345Z",
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": {"principalId": "AWS:AROAEXAMPLEROLEID:regionalDeliverySession"},
-            "requestParameters": {"sourceIPAddress": "203.0.113.24"},
-            "responseElements": {
-                "x-amz-request-id": "C3D13FE58DE4C810",
-                "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"
-            },
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "a4b-audit-new-logs",
-                "bucket": {
-                    "name": BUCKET,
-                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                    "arn": format!("arn:aws:s3:::{BUCKET}")
+/// An S3 event notification naming `keys` (routed through SNS or SQS, or invoking the function
+/// directly); S3 URL-encodes the keys (space as `+`).
+pub fn s3_event_notification(bucket: &str, keys: &[&str]) -> Value {
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            json!({
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2023-07-10T11:45:12.345Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AROAEXAMPLEROLEID:regionalDeliverySession"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.24"},
+                "responseElements": {
+                    "x-amz-request-id": "C3D13FE58DE4C810",
+                    "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"
                 },
-                "object": {
-                    "key": url_encode_key(key),
-                    "size": 2048,
-                    "eTag": "d41d8cd98f00b204e9800998ecf8427e",
-                    "sequencer": "0064AC0F2A5B3C4D5E"
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "a4b-audit-new-logs",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                        "arn": format!("arn:aws:s3:::{bucket}")
+                    },
+                    "object": {
+                        "key": url_encode_key(key),
+                        "size": 2048,
+                        "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                        "sequencer": "0064AC0F2A5B3C4D5E"
+                    }
                 }
-            }
-        }]
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The id of a sample message, `number` making it unique.
+fn message_id(number: u32) -> String {
+    format!("a4b5a3e1-0000-4000-8000-{number:012}")
+}
+
+/// The SNS envelope a queue subscribed without raw message delivery receives. Note
+/// `SigningCertURL` and `UnsubscribeURL`, where SNS invoking Lambda says `…Url`.
+pub fn sns_envelope(message: &str) -> String {
+    json!({
+        "Type": "Notification",
+        "MessageId": "d88d4479-6ec0-54fe-b63f-1cf9df4bb16e",
+        "TopicArn": TOPIC_ARN,
+        "Subject": null,
+        "Message": message,
+        "Timestamp": "2023-07-10T13:10:00.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
+        "UnsubscribeURL": format!("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={TOPIC_ARN}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55")
     })
     .to_string()
+}
+
+/// The Lambda event SQS delivers: one record per `(messageId, body)`.
+pub fn sqs_event(messages: &[(&str, String)]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|(message_id, body)| {
+            json!({
+                "messageId": message_id,
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1688990760000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1688990760001"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:a4b-audit-notifications"),
+                "awsRegion": REGION
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// S3's `Object Created` event through EventBridge; the key is not URL-encoded.
+pub fn eventbridge_object_created(bucket: &str, key: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "f5f1e65c-dc3a-93ca-6c1e-b1647eac7963",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT_ID,
+        "time": "2023-07-10T12:31:14Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {
+                "key": key,
+                "size": 2048,
+                "etag": "4e68adba0abe2dc8653dc3354e14c01d",
+                "sequencer": "006408CAD69598B05E"
+            },
+            "request-id": "57H08PA84AB1JZW0",
+            "requester": "cloudtrail.amazonaws.com",
+            "source-ip-address": "203.0.113.24",
+            "reason": "PutObject"
+        }
+    })
+}
+
+/// The invocation schema of an S3 Batch Operations job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSchema {
+    /// `s3BucketArn`.
+    V1,
+    /// `s3Bucket`, and `job.userArguments`.
+    V2,
+}
+
+/// An S3 Batch Operations invocation with one task per key (`task-0`, `task-1`, …); the keys
+/// form-URL-encoded as S3 sends them.
+pub fn s3_batch_event(schema: BatchSchema, bucket: &str, keys: &[&str]) -> Value {
+    let tasks: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| {
+            let task_id = format!("task-{index}");
+            match schema {
+                BatchSchema::V1 => json!({
+                    "taskId": task_id,
+                    "s3Key": url_encode_key(key),
+                    "s3VersionId": "1",
+                    "s3BucketArn": format!("arn:aws:s3:::{bucket}")
+                }),
+                BatchSchema::V2 => json!({
+                    "taskId": task_id,
+                    "s3Key": url_encode_key(key),
+                    "s3VersionId": null,
+                    "s3Bucket": bucket
+                }),
+            }
+        })
+        .collect();
+    let job = match schema {
+        BatchSchema::V1 => json!({"id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"}),
+        BatchSchema::V2 => json!({
+            "id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce",
+            "userArguments": {"purpose": "replay 2023-07-10"}
+        }),
+    };
+    json!({
+        "invocationSchemaVersion": match schema {
+            BatchSchema::V1 => "1.0",
+            BatchSchema::V2 => "2.0",
+        },
+        "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+        "job": job,
+        "tasks": tasks
+    })
+}
+
+/// One batch of a Step Functions Distributed Map over the CLI's manifest (`Key` and `Size`
+/// columns); keys raw.
+pub fn map_batch(bucket: &str, keys: &[&str]) -> Value {
+    let items: Vec<Value> = keys
+        .iter()
+        .map(|key| json!({"Key": key, "Size": "2048"}))
+        .collect();
+    json!({"Items": items, "BatchInput": {"Bucket": bucket}})
 }
 
 fn s3_test_event() -> String {
@@ -366,7 +574,7 @@ fn s3_test_event() -> String {
 
 /// S3's encoding of keys in event notifications: unreserved characters and `/` as they are, a
 /// space as `+`, every other byte as `%XX`.
-fn url_encode_key(key: &str) -> String {
+pub fn url_encode_key(key: &str) -> String {
     let mut encoded = String::new();
     for byte in key.bytes() {
         match byte {
@@ -384,7 +592,7 @@ fn url_encode_key(key: &str) -> String {
 
 /// The Lambda event SNS delivers: one record carrying `message`.
 fn sns_event(number: u32, message: &str) -> Value {
-    let message_id = format!("a4b5a3e1-0000-4000-8000-{number:012}");
+    let message_id = message_id(number);
     let subscription_arn = format!("{TOPIC_ARN}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55");
     json!({
         "Records": [{

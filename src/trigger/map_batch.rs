@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::{InvocationError, PayloadError};
 use crate::invocation::{Delivery, Invocation, KeyForm};
-use crate::notification::{IgnoreReason, IgnoredEntry, Notification, ObjectRef};
+use crate::notification::{IgnoreReason, Notification, ObjectRef};
 use crate::object::ObjectOutcome;
 use crate::summary::InvocationSummary;
 
@@ -93,27 +93,18 @@ impl MapBatch {
             .iter()
             .enumerate()
             .map(|(index, item)| {
-                let notification = if item.key.is_empty() {
-                    Notification::Objects {
-                        objects: Vec::new(),
-                        ignored: vec![IgnoredEntry {
-                            index: 0,
-                            reason: IgnoreReason::EmptyKey,
-                        }],
-                    }
+                let named = if item.key.is_empty() {
+                    Err(IgnoreReason::EmptyKey)
                 } else {
-                    Notification::Objects {
-                        objects: vec![ObjectRef {
-                            bucket: self.batch_input.bucket.clone(),
-                            key: item.key.clone(),
-                        }],
-                        ignored: Vec::new(),
-                    }
+                    Ok(ObjectRef {
+                        bucket: self.batch_input.bucket.clone(),
+                        key: item.key.clone(),
+                    })
                 };
                 Delivery {
                     id: format!("Items[{index}]"),
                     message_bytes: 0,
-                    notification,
+                    notification: Notification::one(named),
                     keys: KeyForm::AsNamed,
                 }
             })

@@ -4,18 +4,26 @@
 //!
 //! | trigger | module | a failed object |
 //! |---|---|---|
-//! | SNS | this one | fails the invocation |
+//! | SNS, S3 event notification | this one | fails the invocation |
+//! | EventBridge `Object Created` | [`eventbridge`] | fails the invocation |
+//! | SQS | [`sqs`] | its message is named in `batchItemFailures` |
+//! | S3 Batch Operations | [`s3_batch`] | its task's `TemporaryFailure` or `PermanentFailure` |
 //! | Step Functions Distributed Map batch | [`map_batch`] | listed; a transient one fails the invocation |
 
+pub mod eventbridge;
 pub mod map_batch;
+pub mod s3_batch;
+pub mod sqs;
 
 use std::collections::BTreeSet;
 
 use aws_lambda_events::event::sns::SnsEvent;
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::invocation::{Delivery, Invocation};
+use crate::invocation::{Delivery, Invocation, KeyForm};
+use crate::notification;
 use crate::summary::InvocationSummary;
 
 /// Field names of an unrecognised payload shown in its error, at most.
@@ -28,6 +36,11 @@ const FIELD_NAME_CHARS: usize = 40;
 pub enum Trigger {
     /// SNS (`Records[].Sns.Message`), and an event with no records at all.
     Sns(Vec<Delivery>),
+    Sqs(sqs::SqsBatch),
+    /// An S3 event notification invoking the function directly.
+    S3Event(Delivery),
+    EventBridge(Delivery),
+    S3Batch(s3_batch::BatchJob),
     MapBatch(map_batch::MapBatch),
 }
 
@@ -35,8 +48,9 @@ pub enum Trigger {
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
     #[error(
-        "the payload is {0}, which is no event this function accepts (SNS or a Step Functions \
-         Distributed Map batch): check what invokes the function"
+        "the payload is {0}, which is no event this function accepts (SNS, SQS, an S3 event \
+         notification, EventBridge `Object Created` from S3, S3 Batch Operations or a Step \
+         Functions Distributed Map batch): check what invokes the function"
     )]
     Unrecognized(String),
     #[error("the payload looks like {kind} but {reason}: check what invokes the function")]
@@ -47,8 +61,10 @@ pub enum PayloadError {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Response {
-    /// SNS: the invocation's summary.
+    /// SNS, S3 event notification, EventBridge: the invocation's summary.
     Summary(InvocationSummary),
+    Sqs(SqsBatchResponse),
+    S3Batch(s3_batch::BatchJobResponse),
     MapBatch(map_batch::MapBatchResponse),
 }
 
@@ -100,6 +116,21 @@ impl Trigger {
         match Shape::of(&payload)? {
             Shape::NoRecords => Ok(Trigger::Sns(Vec::new())),
             Shape::Sns => sns_deliveries(payload).map(Trigger::Sns),
+            Shape::Sqs => sqs::SqsBatch::from_payload(payload).map(Trigger::Sqs),
+            Shape::S3Event => {
+                let records = payload
+                    .get("Records")
+                    .and_then(Value::as_array)
+                    .map_or(&[][..], Vec::as_slice);
+                Ok(Trigger::S3Event(Delivery {
+                    id: "Records".to_owned(),
+                    message_bytes: 0,
+                    notification: notification::decode_s3_records(records),
+                    keys: KeyForm::AsNamed,
+                }))
+            }
+            Shape::EventBridge => eventbridge::delivery(payload).map(Trigger::EventBridge),
+            Shape::S3Batch => s3_batch::BatchJob::from_payload(payload).map(Trigger::S3Batch),
             Shape::MapBatch => map_batch::MapBatch::from_payload(payload).map(Trigger::MapBatch),
         }
     }
@@ -108,6 +139,9 @@ impl Trigger {
     pub fn deliveries(&self) -> Vec<Delivery> {
         match self {
             Trigger::Sns(deliveries) => deliveries.clone(),
+            Trigger::Sqs(batch) => batch.deliveries(),
+            Trigger::S3Event(delivery) | Trigger::EventBridge(delivery) => vec![delivery.clone()],
+            Trigger::S3Batch(job) => job.deliveries(),
             Trigger::MapBatch(batch) => batch.deliveries(),
         }
     }
@@ -115,7 +149,7 @@ impl Trigger {
     /// The response this trigger expects for `invocation`.
     pub fn respond(&self, invocation: Invocation) -> Result<Response, InvocationError> {
         match self {
-            Trigger::Sns(_) => {
+            Trigger::Sns(_) | Trigger::S3Event(_) | Trigger::EventBridge(_) => {
                 let summary = invocation.summary;
                 if summary.objects_failed > 0 {
                     let summary = Box::new(summary);
@@ -123,6 +157,8 @@ impl Trigger {
                 }
                 Ok(Response::Summary(summary))
             }
+            Trigger::Sqs(batch) => batch.respond(invocation).map(Response::Sqs),
+            Trigger::S3Batch(job) => Ok(Response::S3Batch(job.respond(&invocation))),
             Trigger::MapBatch(batch) => batch.respond(invocation).map(Response::MapBatch),
         }
     }
@@ -133,6 +169,10 @@ enum Shape {
     /// `{"Records":[]}`: nothing to do, whatever sent it.
     NoRecords,
     Sns,
+    Sqs,
+    S3Event,
+    EventBridge,
+    S3Batch,
     MapBatch,
 }
 
@@ -144,7 +184,13 @@ impl Shape {
         if let Some(records) = fields.get("Records") {
             return Shape::of_records(records);
         }
-        if fields.contains_key("Items") {
+        if fields.get("source").and_then(Value::as_str) == Some("aws.s3")
+            && fields.contains_key("detail-type")
+        {
+            Ok(Shape::EventBridge)
+        } else if fields.contains_key("invocationSchemaVersion") && fields.contains_key("tasks") {
+            Ok(Shape::S3Batch)
+        } else if fields.contains_key("Items") {
             Ok(Shape::MapBatch)
         } else {
             Err(PayloadError::Unrecognized(describe(payload)))
@@ -181,6 +227,8 @@ impl Shape {
         };
         match source {
             "aws:sns" => Ok(Shape::Sns),
+            "aws:sqs" => Ok(Shape::Sqs),
+            "aws:s3" => Ok(Shape::S3Event),
             other => Err(PayloadError::Unrecognized(format!(
                 "a `Records` list of event source {:?}",
                 shorten(other)
@@ -266,6 +314,82 @@ mod tests {
             deliveries[0].notification,
             Notification::Unrecognized(_)
         ));
+    }
+
+    #[test]
+    fn an_s3_event_notification_invoking_directly_names_its_decoded_objects() {
+        let payload = reference("sns/awsdocs-s3__s3-event_put.json");
+        let message = payload.to_string();
+        let Trigger::S3Event(delivery) = Trigger::recognise(payload).unwrap() else {
+            panic!("not an S3 event");
+        };
+        assert_eq!(
+            delivery.notification,
+            notification::decode_message(&message)
+        );
+        let mut encoded = reference("sns/awsdocs-s3__s3-event_put.json");
+        encoded["Records"][0]["s3"]["object"]["key"] = json!("trail+logs/team%2Ba4b/x.json.gz");
+        let Trigger::S3Event(delivery) = Trigger::recognise(encoded).unwrap() else {
+            panic!("not an S3 event");
+        };
+        let Notification::Objects { objects, .. } = delivery.notification else {
+            panic!("no objects");
+        };
+        assert_eq!(objects[0].key, "trail logs/team+a4b/x.json.gz");
+    }
+
+    #[test]
+    fn each_shape_is_recognised_as_its_trigger() {
+        let shapes = [
+            ("events/sqs-sns-envelope.json", "Sqs"),
+            ("events/eventbridge-s3-object-created.json", "EventBridge"),
+            ("events/s3-batch-operations-schema-1.0.json", "S3Batch"),
+            ("events/s3-batch-operations-schema-2.0.json", "S3Batch"),
+            ("sns/aws-lambda-rust-runtime__example-sns-event.json", "Sns"),
+            ("sns/awsdocs-s3__s3-event_put.json", "S3Event"),
+        ];
+        for (file, kind) in shapes {
+            let trigger = Trigger::recognise(reference(file)).unwrap();
+            assert!(
+                format!("{trigger:?}").starts_with(kind),
+                "{file}: {trigger:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_sample_event_is_recognised_as_the_trigger_its_name_says() {
+        let events = format!("{}/events", env!("CARGO_MANIFEST_DIR"));
+        let kinds = [
+            ("sqs-", "Sqs"),
+            ("s3-event-direct", "S3Event"),
+            ("eventbridge-", "EventBridge"),
+            ("s3-batch-", "S3Batch"),
+            ("map-batch", "MapBatch"),
+            ("", "Sns"),
+        ];
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&events).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".json") {
+                continue;
+            }
+            let payload: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let trigger =
+                Trigger::recognise(payload).unwrap_or_else(|error| panic!("{name}: {error}"));
+            let (_, kind) = kinds
+                .iter()
+                .find(|(prefix, _)| name.starts_with(prefix))
+                .unwrap();
+            assert!(
+                format!("{trigger:?}").starts_with(kind),
+                "{name}: {trigger:?}"
+            );
+            seen += 1;
+        }
+        assert!(seen >= 13, "{seen} sample events");
     }
 
     #[test]

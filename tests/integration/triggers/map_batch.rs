@@ -1,17 +1,10 @@
 //! A Step Functions Distributed Map batch: every file listed with its outcome; a permanent failure
 //! is listed and the batch succeeds; a transient one fails the batch so that the map retries it.
 
+use a4b_audit_devtools::samples::map_batch as batch;
 use serde_json::{Value, json};
 
 use super::TriggerEnv;
-
-fn batch(bucket: &str, keys: &[&str]) -> Value {
-    let items: Vec<Value> = keys
-        .iter()
-        .map(|key| json!({"Key": key, "Size": 1234}))
-        .collect();
-    json!({"Items": items, "BatchInput": {"Bucket": bucket}})
-}
 
 #[tokio::test]
 async fn a_batch_lists_each_file_with_its_outcome_and_writes_the_items_of_the_sns_path() {

@@ -2,7 +2,11 @@
 //! against moto: the same mix of good and bad objects gives the items of the SNS path and exactly
 //! the failure report the trigger expects.
 
+mod eventbridge;
 mod map_batch;
+mod s3_batch;
+mod s3_event;
+mod sqs;
 
 use std::time::Duration;
 
