@@ -51,7 +51,9 @@ fn emit_metrics(summary: &InvocationSummary, function_name: &str) {
         return;
     }
     let timestamp_ms = jiff::Timestamp::now().as_millisecond();
-    let line = metrics::emf_line(summary, function_name, timestamp_ms);
+    let log_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
+    let level = metrics::emf_level(log_level.as_deref());
+    let line = metrics::emf_line(summary, function_name, timestamp_ms, level);
     // Not `println!`: it panics when stdout is gone, and a lost metric must not kill the process.
     if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
         tracing::warn!(error = %error, "could not write the metrics line to stdout");

@@ -5,6 +5,9 @@
 //! A4B + other + rejected, failed objects included, as they count what was read before the
 //! failure; items written = items built for an object otherwise processed), or the invocation's
 //! records. An alarm on it catches a silent drop, which no error would show.
+//!
+//! The line carries a `level` ([`emf_level`]): Lambda's application log-level filter reads a JSON
+//! line without one as INFO, so at WARN or above it would drop the metrics and blind every alarm.
 
 use serde_json::{Map, Value, json};
 
@@ -45,15 +48,33 @@ pub fn is_unreconciled(summary: &InvocationSummary) -> bool {
         || (summary.objects_failed == 0 && !summary.counts.items_reconcile())
 }
 
+/// The `level` the metrics line is written at, given Lambda's application log level
+/// (`AWS_LAMBDA_LOG_LEVEL`, TRACE to FATAL; unset when Lambda does not filter): INFO, or the
+/// configured level when that is more severe, so that the filter always sends the line on.
+pub fn emf_level(application_log_level: Option<&str>) -> &'static str {
+    match application_log_level.map(|level| level.trim().to_ascii_uppercase()) {
+        Some(level) if level == "WARN" => "WARN",
+        Some(level) if level == "ERROR" => "ERROR",
+        Some(level) if level == "FATAL" => "FATAL",
+        _ => "INFO",
+    }
+}
+
 /// The EMF JSON line (no trailing newline) for one invocation of `function_name` at
-/// `timestamp_ms` (epoch milliseconds).
-pub fn emf_line(summary: &InvocationSummary, function_name: &str, timestamp_ms: i64) -> String {
+/// `timestamp_ms` (epoch milliseconds), marked with the log `level` (see [`emf_level`]).
+pub fn emf_line(
+    summary: &InvocationSummary,
+    function_name: &str,
+    timestamp_ms: i64,
+    level: &str,
+) -> String {
     let metrics = invocation_metrics(summary);
     let definitions: Vec<Value> = metrics
         .iter()
         .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
         .collect();
     let mut document = Map::new();
+    document.insert("level".to_owned(), Value::from(level));
     document.insert(
         "_aws".to_owned(),
         json!({
@@ -106,7 +127,12 @@ mod tests {
 
     #[test]
     fn the_line_declares_every_metric_in_the_a4b_audit_namespace_by_function_name() {
-        let line = emf_line(&reconciled_summary(), "a4b-audit-prod", 1_700_000_000_123);
+        let line = emf_line(
+            &reconciled_summary(),
+            "a4b-audit-prod",
+            1_700_000_000_123,
+            "INFO",
+        );
         let document = parse(&line);
         let directive = &document["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(document["_aws"]["Timestamp"], 1_700_000_000_123_i64);
@@ -144,7 +170,7 @@ mod tests {
 
     #[test]
     fn the_values_are_the_summary_counts() {
-        let document = parse(&emf_line(&reconciled_summary(), "f", 0));
+        let document = parse(&emf_line(&reconciled_summary(), "f", 0, "INFO"));
         assert_eq!(document["RecordsRead"], 10);
         assert_eq!(document["A4bRecords"], 4);
         assert_eq!(document["OtherRecords"], 5);
@@ -161,14 +187,20 @@ mod tests {
     fn unreconciled_is_one_when_a_record_is_unaccounted_for() {
         let mut summary = reconciled_summary();
         summary.counts.other_records -= 1;
-        assert_eq!(parse(&emf_line(&summary, "f", 0))["Unreconciled"], 1);
+        assert_eq!(
+            parse(&emf_line(&summary, "f", 0, "INFO"))["Unreconciled"],
+            1
+        );
     }
 
     #[test]
     fn unreconciled_is_one_when_an_item_built_was_not_written() {
         let mut summary = reconciled_summary();
         summary.counts.items_written -= 1;
-        assert_eq!(parse(&emf_line(&summary, "f", 0))["Unreconciled"], 1);
+        assert_eq!(
+            parse(&emf_line(&summary, "f", 0, "INFO"))["Unreconciled"],
+            1
+        );
     }
 
     #[test]
@@ -176,7 +208,7 @@ mod tests {
         let mut summary = reconciled_summary();
         summary.objects_failed = 1;
         summary.counts.items_written -= 1;
-        let document = parse(&emf_line(&summary, "f", 0));
+        let document = parse(&emf_line(&summary, "f", 0, "INFO"));
         assert_eq!(document["ObjectsFailed"], 1);
         assert_eq!(document["Unreconciled"], 0);
     }
@@ -190,7 +222,7 @@ mod tests {
             &ObjectCounts::default(),
             true,
         );
-        let document = parse(&emf_line(&summary, "f", 0));
+        let document = parse(&emf_line(&summary, "f", 0, "INFO"));
         assert_eq!(document["ObjectsFailed"], 1);
         assert_eq!(document["ObjectsUnreconciled"], 1);
         assert_eq!(document["Unreconciled"], 1);
@@ -205,12 +237,34 @@ mod tests {
             ..ObjectCounts::default()
         };
         summary.add_failed("s3://b/k".into(), "read failed".into(), &counts, false);
-        assert_eq!(parse(&emf_line(&summary, "f", 0))["Unreconciled"], 1);
+        assert_eq!(parse(&emf_line(&summary, "f", 0, "INFO"))["Unreconciled"], 1);
+    }
+
+    #[test]
+    fn the_line_is_at_info_or_at_the_more_severe_level_lambda_filters_at() {
+        for (configured, level) in [
+            (None, "INFO"),
+            (Some("TRACE"), "INFO"),
+            (Some("DEBUG"), "INFO"),
+            (Some("INFO"), "INFO"),
+            (Some("WARN"), "WARN"),
+            (Some("warn"), "WARN"),
+            (Some("ERROR"), "ERROR"),
+            (Some("FATAL"), "FATAL"),
+        ] {
+            assert_eq!(emf_level(configured), level, "{configured:?}");
+        }
+        let document = parse(&emf_line(&reconciled_summary(), "f", 0, "WARN"));
+        assert_eq!(document["level"], "WARN");
+        assert_eq!(
+            document["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "A4bAudit"
+        );
     }
 
     #[test]
     fn a_function_name_with_quotes_stays_valid_json() {
-        let document = parse(&emf_line(&reconciled_summary(), "we\"ird\nname", 0));
+        let document = parse(&emf_line(&reconciled_summary(), "we\"ird\nname", 0, "INFO"));
         assert_eq!(document["FunctionName"], "we\"ird\nname");
     }
 }

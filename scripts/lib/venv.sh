@@ -28,7 +28,7 @@ ensure_venv() {
   if [[ -f $stamp ]] && cmp -s "$lock" "$stamp"; then
     return 0
   fi
-  echo "==> installing the pinned Python tools into .venv (moto, cfn-lint, cargo-lambda, zig)" >&2
+  echo "==> installing the pinned Python tools into .venv (moto, cfn-lint, aws-sam-translator, cargo-lambda, zig)" >&2
   if [[ ! -x $A4B_VENV/bin/python ]]; then
     require_python python3
     python3 -m venv "$A4B_VENV"

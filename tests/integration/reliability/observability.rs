@@ -138,3 +138,42 @@ async fn logs_at_debug_hold_no_secret() {
     let run = run_binary("obs-debug", "debug").await;
     assert!(!run.output.contains(SECRET_ACCESS_KEY));
 }
+
+/// Lambda's log levels, least severe first.
+const LAMBDA_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+/// The lines Lambda's application log-level filter at `configured` sends on: a JSON line at its
+/// `level` (missing or unknown: INFO) or above. Text lines are not filtered.
+fn kept_by_lambda<'o>(output: &'o str, configured: &str) -> Vec<&'o str> {
+    let severity = |level: &str| {
+        LAMBDA_LEVELS
+            .iter()
+            .position(|known| known.eq_ignore_ascii_case(level))
+    };
+    let threshold = severity(configured).unwrap();
+    output
+        .lines()
+        .filter(|line| match serde_json::from_str::<Value>(line) {
+            Ok(document) => {
+                let level = document["level"].as_str().and_then(severity);
+                level.unwrap_or(severity("INFO").unwrap()) >= threshold
+            }
+            Err(_) => true,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_metrics_line_survives_lambdas_log_level_filter_at_warn() {
+    let run = run_binary("obs-emf-warn", "WARN").await;
+    let kept = kept_by_lambda(&run.output, "WARN").join("\n");
+    let lines = emf_lines(&kept);
+    assert_eq!(
+        lines.len(),
+        1,
+        "Lambda's filter drops the metrics:\n{}",
+        run.output
+    );
+    assert_eq!(lines[0]["level"], "WARN");
+    assert_eq!(lines[0]["RecordsRead"], run.response["records_read"]);
+}
