@@ -237,7 +237,10 @@ mod tests {
             ..ObjectCounts::default()
         };
         summary.add_failed("s3://b/k".into(), "read failed".into(), &counts, false);
-        assert_eq!(parse(&emf_line(&summary, "f", 0, "INFO"))["Unreconciled"], 1);
+        assert_eq!(
+            parse(&emf_line(&summary, "f", 0, "INFO"))["Unreconciled"],
+            1
+        );
     }
 
     #[test]
