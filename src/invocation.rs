@@ -121,7 +121,10 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
                 seen.insert(object.clone(), index);
                 named.push(index);
                 let (object, outcome) = self.process_named(object, keys, deadline).await;
-                add_to_summary(&mut invocation.summary, &object, &outcome);
+                if let ObjectOutcome::Skipped(reason) = &outcome {
+                    info!(object = %object, reason, "skipped");
+                }
+                outcome.add_to(&mut invocation.summary, &object);
                 invocation.objects.push(ObjectReport { object, outcome });
             }
             invocation.named.push(named);
@@ -199,24 +202,6 @@ fn objects_named(delivery: Delivery, summary: &mut InvocationSummary) -> Vec<Obj
             );
             summary.messages_without_objects += 1;
             Vec::new()
-        }
-    }
-}
-
-fn add_to_summary(summary: &mut InvocationSummary, object: &ObjectRef, outcome: &ObjectOutcome) {
-    match outcome {
-        ObjectOutcome::Processed(counts) => summary.add_processed(counts),
-        ObjectOutcome::Skipped(reason) => {
-            info!(object = %object, reason, "skipped");
-            summary.add_skipped(object.to_string(), (*reason).to_owned());
-        }
-        ObjectOutcome::Failed(failure) => {
-            summary.add_failed(
-                object.to_string(),
-                failure.error.to_string(),
-                &failure.counts,
-                failure.is_unreconciled(),
-            );
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::reader::{ReadError, ReaderOptions};
 use crate::retry::FailureKind;
 use crate::sink::ItemSink;
 use crate::source::{ObjectLocation, ObjectSource, SourceError};
-use crate::summary::ObjectCounts;
+use crate::summary::{InvocationSummary, ObjectCounts};
 use crate::writer::{WriteError, WriterOptions};
 
 /// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
@@ -132,6 +132,22 @@ pub enum ObjectOutcome {
 }
 
 impl ObjectOutcome {
+    /// Adds what became of `object` to `summary` (the Lambda's invocations and the CLI's runs alike).
+    pub fn add_to(&self, summary: &mut InvocationSummary, object: &impl std::fmt::Display) {
+        match self {
+            ObjectOutcome::Processed(counts) => summary.add_processed(counts),
+            ObjectOutcome::Skipped(reason) => {
+                summary.add_skipped(object.to_string(), (*reason).to_owned())
+            }
+            ObjectOutcome::Failed(failure) => summary.add_failed(
+                object.to_string(),
+                failure.error.to_string(),
+                &failure.counts,
+                failure.is_unreconciled(),
+            ),
+        }
+    }
+
     /// Whether the object failed because there is none under its key.
     pub fn is_not_found(&self) -> bool {
         matches!(

@@ -11,7 +11,6 @@ use super::discover::{
 };
 use super::error::CliError;
 use super::plan::PlanInput;
-use super::process::add_outcome;
 use super::progress::Progress;
 use super::{Outcome, clients, report};
 use crate::ledger::Journal;
@@ -100,7 +99,7 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
             ObjectOutcome::Skipped(_) => None,
         };
         progress.file_done(size, counts.as_ref());
-        add_outcome(&mut summary, &location, outcome);
+        outcome.add_to(&mut summary, &location);
     }
     progress.finish();
 

@@ -6,7 +6,7 @@ use super::error::CliError;
 use super::source::CliSource;
 use super::{Outcome, clients, inputs, report};
 use crate::ledger::{FileLedger, SeenItems};
-use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
+use crate::object::{Pipeline, PipelineOptions};
 use crate::sink::{DynamoDbSink, ItemSink};
 use crate::source::{LocalFileSource, ObjectLocation, ObjectSource, S3Source};
 use crate::summary::InvocationSummary;
@@ -55,7 +55,7 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
                 break;
             }
             let outcome = pipeline.process_object(object, None).await;
-            add_outcome(&mut summary, object, outcome);
+            outcome.add_to(&mut summary, object);
         }
         stdout.flush()?;
         // The reader has seen enough (`| head`): stop without a summary, as `cat` would.
@@ -94,28 +94,6 @@ pub async fn process_in_order<S: ObjectSource, K: ItemSink, L: FileLedger>(
 ) {
     for object in objects {
         let outcome = pipeline.process_object(object, None).await;
-        add_outcome(summary, object, outcome);
-    }
-}
-
-/// Adds what became of one object to the run's summary.
-pub fn add_outcome(
-    summary: &mut InvocationSummary,
-    object: &ObjectLocation,
-    outcome: ObjectOutcome,
-) {
-    match outcome {
-        ObjectOutcome::Processed(counts) => summary.add_processed(&counts),
-        ObjectOutcome::Skipped(reason) => {
-            summary.add_skipped(object.to_string(), reason.to_owned())
-        }
-        ObjectOutcome::Failed(failure) => {
-            summary.add_failed(
-                object.to_string(),
-                failure.error.to_string(),
-                &failure.counts,
-                failure.is_unreconciled(),
-            );
-        }
+        outcome.add_to(summary, object);
     }
 }
