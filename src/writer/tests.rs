@@ -3,11 +3,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::*;
 use crate::item::{AttrValue, ItemKey};
+use crate::retry::Backoff;
 use crate::sink::SinkError;
 
 /// What the fake store does on a call.
@@ -134,9 +136,14 @@ fn items(count: usize) -> Vec<Item> {
 fn options(max_in_flight: usize, max_attempts: u32) -> WriterOptions {
     WriterOptions {
         max_in_flight,
-        max_attempts,
-        base_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(400),
+        retry: RetryPolicy {
+            max_attempts,
+            backoff: Backoff {
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_millis(400),
+            },
+        },
+        latest_retry: None,
     }
 }
 
@@ -365,7 +372,9 @@ async fn observed_backoff_delays_grow_and_stay_capped() {
     });
     // 100 batches at once, each retried 5 times: caps 100, 200, 400, 400, 400 ms.
     let options = options(100, 6);
-    let caps: Vec<Duration> = (0..5).map(|retry| options.backoff().cap(retry)).collect();
+    let caps: Vec<Duration> = (0..5)
+        .map(|retry| options.retry.backoff.cap(retry))
+        .collect();
     let report = write_all(&sink, options, items(2500)).await.unwrap();
     assert_eq!(report.batch_calls, 600);
 
