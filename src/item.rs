@@ -103,6 +103,35 @@ mod tests {
         assert_eq!(MAX_ITEM_BYTES, 409_600);
     }
 
+    /// DynamoDB: a number takes "1 byte per two significant digits" plus 1 byte (leading and
+    /// trailing zeroes trimmed, at most 38 digits). The size counted here must never be less, or an
+    /// item counted as fitting could be refused.
+    #[test]
+    fn a_number_counts_no_fewer_bytes_than_dynamodb_counts_it() {
+        for number in [
+            "0",
+            "1",
+            "7",
+            "12",
+            "-3",
+            "1.5",
+            "100",
+            "86400",
+            "1897300800",
+        ] {
+            let significant = number
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .trim_matches('0')
+                .len()
+                .max(1);
+            let dynamodb = significant.div_ceil(2) + 1;
+            let counted = AttrValue::N(number.to_owned()).size_bytes();
+            assert!(counted >= dynamodb, "{number}: {counted} < {dynamodb}");
+        }
+    }
+
     #[test]
     fn an_attribute_name_counts_its_utf8_bytes_towards_the_item_size() {
         let mut item = Item::new("p".into(), "s".into());
