@@ -561,3 +561,61 @@ async fn a_batch_write_item_request_holds_at_most_16_mb_of_items() {
         );
     }
 }
+
+/// An item of user `user` with a record of `bytes` bytes.
+fn sized(user: usize, bytes: usize) -> Item {
+    let mut item = item(user, "UpdateRoom");
+    item.attributes
+        .insert("record", AttrValue::S("x".repeat(bytes)));
+    item
+}
+
+/// The users of the items of each call, in order.
+fn users_by_call(sink: &FakeSink) -> Vec<Vec<String>> {
+    sink.calls()
+        .iter()
+        .map(|call| call.keys.iter().map(|key| key.pk.clone()).collect())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_item_replaced_in_its_batch_no_longer_counts_towards_the_batchs_bytes() {
+    // 300 KB replaced by 300 KB, then 100 KB: 400 KB in all, one batch (were the replaced item
+    // still counted, 700 KB would have sent the first item alone).
+    let sink = Arc::new(FakeSink::default());
+    let pushed = vec![sized(0, 300_000), sized(0, 300_000), sized(1, 100_000)];
+    write_all(&sink, options(1, 5), pushed).await.unwrap();
+    assert_eq!(users_by_call(&sink), [["USER#u0", "USER#u1"]]);
+
+    // 200 KB and 100 KB, the 100 KB replaced by 100 KB, then 250 KB: 550 KB, past the batch's
+    // 512 KiB, so the last item starts the next batch (were the batch counted short after the
+    // replacement, all three would have gone in one request).
+    let sink = Arc::new(FakeSink::default());
+    let pushed = vec![
+        sized(1, 200_000),
+        sized(0, 100_000),
+        sized(0, 100_000),
+        sized(2, 250_000),
+    ];
+    write_all(&sink, options(1, 5), pushed).await.unwrap();
+    assert_eq!(
+        users_by_call(&sink),
+        [vec!["USER#u1", "USER#u0"], vec!["USER#u2"]]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn items_that_fill_a_batch_to_exactly_max_batch_bytes_go_in_one_request() {
+    let first = sized(0, 300_000);
+    let rest = MAX_BATCH_BYTES - first.size_bytes() - sized(1, 0).size_bytes();
+    let second = sized(1, rest);
+    assert_eq!(first.size_bytes() + second.size_bytes(), MAX_BATCH_BYTES);
+    let sink = Arc::new(FakeSink::default());
+    write_all(&sink, options(1, 5), vec![first, second, sized(2, 10)])
+        .await
+        .unwrap();
+    assert_eq!(
+        users_by_call(&sink),
+        [vec!["USER#u0", "USER#u1"], vec!["USER#u2"]]
+    );
+}
