@@ -11,6 +11,7 @@ pub mod huge_record;
 pub mod lambda_process;
 pub mod large_trail;
 pub mod local;
+pub mod many_rooms;
 pub mod moto;
 pub mod runtime_api;
 pub mod samples;
