@@ -106,8 +106,8 @@ pub(crate) async fn transfer<K: ItemSink>(
 }
 
 /// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.
-/// Inflation runs on a second thread, so gunzip and the scan each take a core and a file takes about
-/// as long as the slower of the two.
+/// With two cores, inflation runs on a second thread, so gunzip and the scan each take a core and a
+/// file takes about as long as the slower of the two; with one, both run here in turn.
 fn read_records(
     input: impl std::io::Read + Send,
     options: &ReaderOptions,
@@ -119,7 +119,7 @@ fn read_records(
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
     let mut bundle = Bundle::default();
-    let result = reader::read_log_threaded_counted(input, options, |event| {
+    let result = reader::read_log_counted(input, options, |event| {
         if stop.is_cancelled() {
             return Err(WriterStopped);
         }

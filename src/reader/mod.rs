@@ -119,9 +119,15 @@ where
     read_log_threaded_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
 }
 
-/// [`read_log_threaded`] that also says, when reading stops with an error, what was counted up to
-/// there (the records read whole before the failure), so that a failed file's counts reconcile.
-pub fn read_log_threaded_counted<R, E, F>(
+/// Reads a whole log file with the thread layout that fits the CPU this process gets, and also
+/// says, when reading stops with an error, what was counted up to there (the records read whole
+/// before the failure), so that a failed file's counts reconcile.
+///
+/// With two cores or more ([`std::thread::available_parallelism`], which honours CPU affinity and
+/// cgroup quotas), inflation runs on a second thread as in [`read_log_threaded`]; with one, both
+/// take turns on the calling thread as in [`read_log`]: a second thread there only adds hand-overs
+/// and a copy of every inflated byte.
+pub fn read_log_counted<R, E, F>(
     input: R,
     options: &ReaderOptions,
     on_record: F,
@@ -132,12 +138,20 @@ where
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
     let decoded = Decoded::open(input).map_err(|error| (error.into(), ReadStats::default()))?;
+    if !inflate_on_own_thread() {
+        return scan_counted(decoded, options, on_record, BUFFER_LEN).map(|(stats, _)| stats);
+    }
     let (inflater, inflated) = threaded::split(decoded);
     std::thread::scope(|scope| {
         scope.spawn(move || inflater.run());
         // Returning drops the receiving end, which stops the inflating thread before the join.
         scan_counted(inflated, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
     })
+}
+
+/// Whether inflation gets a thread of its own: only when another core can run it meanwhile.
+fn inflate_on_own_thread() -> bool {
+    std::thread::available_parallelism().is_ok_and(|cores| cores.get() >= 2)
 }
 
 fn read_log_threaded_buffered<R, E, F>(
