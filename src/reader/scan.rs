@@ -291,8 +291,9 @@ where
     /// The fast pass over the tokens of a value that are whole in the buffer, from where a value is
     /// expected: scalars, and containers opened and closed, at any depth, without decoding and
     /// without a call per token. It stops before the first token it cannot take whole: one that
-    /// runs past the buffered bytes, a key of the record itself when `watch_source` (it is
-    /// decoded), or anything that is not valid JSON (the caller then reports it). It only ever
+    /// runs past the buffered bytes, a key of the record itself when `watch_source` that is
+    /// `eventSource` or holds an escape (the caller decodes it), or anything that is not valid
+    /// JSON (the caller then reports it). It only ever
     /// stops where a value is expected ([`Skimmed::ExpectValue`]) or after a complete value
     /// ([`Skimmed::AfterValue`]), with [`Self::nesting`] kept as it goes.
     ///
@@ -312,11 +313,12 @@ where
                 let close = skip_ws(bytes, at);
                 match (bytes.get(close), container) {
                     (Some(b','), Container::Object) => {
-                        // A key of the record itself is decoded by the caller.
-                        if watch_source && nesting.depth() == 1 {
-                            break (at, Skimmed::AfterValue);
-                        }
-                        match key_and_colon(bytes, close + 1) {
+                        let key = if watch_source && nesting.depth() == 1 {
+                            other_plain_key_and_colon(bytes, close + 1)
+                        } else {
+                            key_and_colon(bytes, close + 1)
+                        };
+                        match key {
                             Some(next) => {
                                 at = next;
                                 after_value = false;
@@ -346,8 +348,13 @@ where
                     let inner = skip_ws(bytes, start + 1);
                     match bytes.get(inner) {
                         Some(b'}') => Some(inner + 1),
-                        Some(b'"') if !(watch_source && nesting.depth() == 0) => {
-                            match key_and_colon(bytes, inner) {
+                        Some(b'"') => {
+                            let key = if watch_source && nesting.depth() == 0 {
+                                other_plain_key_and_colon(bytes, inner)
+                            } else {
+                                key_and_colon(bytes, inner)
+                            };
+                            match key {
                                 Some(next) => {
                                     nesting.push(Container::Object);
                                     at = next;
@@ -689,6 +696,22 @@ fn key_and_colon(bytes: &[u8], at: usize) -> Option<usize> {
         return None;
     }
     let colon = skip_ws(bytes, string_end(bytes, at + 1)?);
+    (bytes.get(colon) == Some(&b':')).then_some(colon + 1)
+}
+
+/// [`key_and_colon`] for a key of the record itself: only one that holds no escape and is not
+/// `eventSource`, which needs no decoding to be told apart.
+#[inline]
+fn other_plain_key_and_colon(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_ws(bytes, at);
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let stop = at + 1 + string_stop(bytes.get(at + 1..)?)?;
+    if bytes.get(stop) != Some(&b'"') || bytes.get(at + 1..stop) == Some(EVENT_SOURCE_KEY) {
+        return None;
+    }
+    let colon = skip_ws(bytes, stop + 1);
     (bytes.get(colon) == Some(&b':')).then_some(colon + 1)
 }
 

@@ -1295,3 +1295,14 @@ fn escapes_and_multibyte_characters_split_at_every_byte_give_the_same_records() 
         ));
     }
 }
+
+#[test]
+fn the_thread_layout_fitted_to_the_cores_gives_the_same_records() {
+    let file = gzip(log_file(12).as_bytes());
+    let mut handed = Handed::default();
+    let stats = read_log_counted(&file[..], &options(&[A4B]), |event| handed.take(event)).unwrap();
+    assert_eq!(
+        verdict(Ok((stats, handed))),
+        verdict(read_with(&file[..], &options(&[A4B]), BUFFER_LEN))
+    );
+}
