@@ -10,7 +10,7 @@
 const BLOCK: usize = 16;
 
 /// The offset of the first `"`, `\` or byte below 0x20 in `bytes`, if any.
-#[inline]
+#[inline(always)]
 pub(crate) fn string_stop(bytes: &[u8]) -> Option<usize> {
     let mut blocks = bytes.chunks_exact(BLOCK);
     let mut offset = 0;
