@@ -37,8 +37,9 @@ const BATCH_LIMIT: u64 = 25;
 /// Lambda gives a function one full vCPU at 1,769 MB and CPU in proportion to memory below that
 /// (AWS Lambda developer guide, "Memory and computing power").
 const MB_PER_VCPU: f64 = 1769.0;
-/// The price of a GB-second on x86 in us-east-1 (first pricing tier), for the cost line.
-const USD_PER_GB_SECOND: f64 = 0.000_016_666_7;
+/// The price of a GB-second on arm64 (the template's architecture) in us-east-1, first pricing
+/// tier, for the cost line.
+const USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
 /// Pins a command to one core.
 const ONE_CORE: [&str; 3] = ["taskset", "-c", "0"];
 
@@ -650,7 +651,8 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
         out,
         "\nCost: at {} MB Lambda gives {:.2} of a vCPU ({} / {MB_PER_VCPU} MB), so a CPU-bound \
          run lasts about its CPU time / {:.2}: the dry run's {} of CPU is about {:.2} s there, \
-         billed {:.3} GB x that for {:.3} GB of JSON; price ${USD_PER_GB_SECOND} per GB-s (x86).",
+         billed {:.3} GB x that for {:.3} GB of JSON; price ${USD_PER_GB_SECOND} per GB-s (arm64). \
+         The CPU time is this machine's: a Graviton core's differs.",
         cost.memory_mb,
         cost.vcpu_share,
         cost.memory_mb,
