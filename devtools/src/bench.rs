@@ -558,10 +558,10 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let cost = LambdaCost::new(memory_mb, dry_run.cpu, json_bytes);
     let _ = writeln!(
         out,
-        "| Lambda cost at the template's default {} MB: GB-seconds per GB of CloudTrail JSON | {:.2} GB-s (${:.4}) | | |",
+        "| Lambda cost at the template's default {} MB: GB-seconds per GB of CloudTrail JSON | {:.2} GB-s (${:.3} per TB) | | |",
         cost.memory_mb,
         cost.gb_seconds_per_json_gb,
-        cost.gb_seconds_per_json_gb * USD_PER_GB_SECOND
+        cost.gb_seconds_per_json_gb * USD_PER_GB_SECOND * 1000.0
     );
     let _ = writeln!(
         out,
