@@ -364,7 +364,7 @@ mod tests {
     fn reference_notification_keys_are_log_files() {
         let path = format!(
             "{}/tests/fixtures/reference/sns/cloudtrail-sns-message_awsdocs_multi-key.json",
-            env!("CARGO_MANIFEST_DIR")
+            concat!(env!("CARGO_MANIFEST_DIR"), "/..")
         );
         let message = std::fs::read_to_string(path).unwrap();
         let crate::notification::Notification::Objects { objects, .. } =
