@@ -28,6 +28,7 @@ pub use a4b_audit_core::{
 };
 
 pub mod aws;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod dynamodb_errors;
 pub mod handler;
