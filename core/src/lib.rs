@@ -4,7 +4,8 @@
 //!
 //! In the order an object meets them:
 //!
-//! 1. [`notification`] decodes a message into the S3 objects it names.
+//! 1. [`trigger`] recognises a payload (SNS, SQS, S3, EventBridge, S3 Batch, a map batch) and turns
+//!    it into deliveries; [`notification`] decodes a message into the S3 objects it names.
 //! 2. [`log_key`] decides whether an object key is a CloudTrail log file.
 //! 3. [`reader`] streams the bytes through gunzip and a record scanner, one record at a time.
 //! 4. [`audit`] maps one record to its items; [`item`] is the item model, [`keys`] the table's key
@@ -27,3 +28,4 @@ pub mod reader;
 pub mod retry;
 pub mod summary;
 pub mod time_index;
+pub mod trigger;
