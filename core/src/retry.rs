@@ -1,7 +1,10 @@
 //! Whether a failed attempt may be tried again, and how long to wait before it: the rules shared
-//! by every retry loop of the crate (the item writer's and the legacy clean-up's).
+//! by every retry loop of the crate (the item writer's batches, an object's reads, the legacy
+//! clean-up's deletions).
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// Whether retrying the same request may succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +37,73 @@ impl Backoff {
     /// together do not come back together.
     pub fn delay(&self, retry: u32) -> Duration {
         self.cap(retry).mul_f64(fastrand::f64())
+    }
+}
+
+/// How often a request is tried and how long to wait between tries: one budget for every request
+/// of an object, its `GetObject`s and body reads as well as its `BatchWriteItem`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+}
+
+/// Why no further attempt is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// `max_attempts` were made.
+    AttemptsSpent,
+    /// The next attempt would start after the latest start allowed (the invocation's deadline
+    /// less its margin).
+    NoTimeLeft,
+}
+
+impl GiveUp {
+    /// What a failure message says of it after the attempt count: nothing when the attempts are
+    /// spent, that the deadline was near otherwise.
+    pub fn note(self) -> &'static str {
+        match self {
+            GiveUp::AttemptsSpent => "",
+            GiveUp::NoTimeLeft => " (no time left for another before the invocation's deadline)",
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Ten attempts, 50 ms doubling to at most 5 s between them (with full jitter): at most about
+    /// 19 s of backoff in all, and at a 20 % fault rate a request fails all ten times once in
+    /// 10 million.
+    pub const STANDARD: RetryPolicy = RetryPolicy {
+        max_attempts: 10,
+        backoff: Backoff {
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(5),
+        },
+    };
+
+    /// After `attempts` attempts (at least one) have failed: how long to wait before the next, or
+    /// why there is none. No attempt is started later than `latest_start`, nor a wait that would
+    /// end at or after it.
+    pub fn next_delay(
+        &self,
+        attempts: u32,
+        latest_start: Option<Instant>,
+    ) -> Result<Duration, GiveUp> {
+        if attempts >= self.max_attempts.max(1) {
+            return Err(GiveUp::AttemptsSpent);
+        }
+        let delay = self.backoff.delay(attempts.saturating_sub(1));
+        match latest_start {
+            Some(latest) if Instant::now() + delay >= latest => Err(GiveUp::NoTimeLeft),
+            _ => Ok(delay),
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy::STANDARD
     }
 }
 
@@ -75,5 +145,61 @@ mod tests {
             delays.iter().any(|delay| *delay > cap * 3 / 4),
             "{delays:?}"
         );
+    }
+
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 4,
+        backoff: BACKOFF,
+    };
+
+    #[test]
+    fn a_request_is_tried_at_most_max_attempts_times() {
+        for attempts in 1..4 {
+            assert!(POLICY.next_delay(attempts, None).is_ok(), "{attempts}");
+        }
+        assert_eq!(POLICY.next_delay(4, None), Err(GiveUp::AttemptsSpent));
+        assert_eq!(POLICY.next_delay(40, None), Err(GiveUp::AttemptsSpent));
+    }
+
+    #[test]
+    fn the_wait_after_the_nth_attempt_is_within_the_nth_cap() {
+        for attempts in 1..4 {
+            for _ in 0..50 {
+                let delay = POLICY.next_delay(attempts, None).unwrap();
+                assert!(delay <= BACKOFF.cap(attempts - 1), "{attempts}: {delay:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_standard_budget_is_ten_attempts_from_50_ms_to_5_s() {
+        assert_eq!(RetryPolicy::STANDARD.max_attempts, 10);
+        assert_eq!(
+            RetryPolicy::STANDARD.backoff.cap(0),
+            Duration::from_millis(50)
+        );
+        assert_eq!(
+            RetryPolicy::STANDARD.backoff.cap(20),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_attempt_starts_at_or_after_the_latest_start() {
+        let now = Instant::now();
+        // Waits of up to 50 ms: a latest start 1 s ahead leaves room, one at now does not.
+        assert!(
+            POLICY
+                .next_delay(1, Some(now + Duration::from_secs(1)))
+                .is_ok()
+        );
+        assert_eq!(POLICY.next_delay(1, Some(now)), Err(GiveUp::NoTimeLeft));
+        // A wait that could end past it: the cap after three attempts is 200 ms.
+        let latest = now + Duration::from_millis(100);
+        let mut outcomes = (0..200).map(|_| POLICY.next_delay(3, Some(latest)));
+        assert!(outcomes.all(|outcome| match outcome {
+            Ok(delay) => now + delay < latest,
+            Err(give_up) => give_up == GiveUp::NoTimeLeft,
+        }));
     }
 }
