@@ -351,7 +351,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             if !retryable {
                 return Err((error, counts));
             }
-            let give_up = match retry.next_delay(attempt, latest_start) {
+            let give_up = match retry.next_delay(attempt, time_left(latest_start)) {
                 Ok(delay) => {
                     warn!(
                         object = %object,
@@ -451,6 +451,11 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 }
 
 /// The error of an object whose reads were retried until `give_up`, after `attempts` attempts.
+/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy.
+pub(crate) fn time_left(latest_start: Option<Instant>) -> Option<Duration> {
+    latest_start.map(|latest| latest.saturating_duration_since(Instant::now()))
+}
+
 fn gave_up(error: ObjectError, attempts: u32, give_up: GiveUp) -> ObjectError {
     let note = give_up.note();
     match error {
