@@ -22,8 +22,10 @@ pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// An S3 client. With an endpoint override (a local emulator) it uses path-style addressing, since
-/// virtual-hosted bucket names do not resolve on loopback.
+/// An S3 client, with the SDK's standard retries for the CLI's listings; `GetObject` through
+/// [`crate::source::S3Source`] turns them off, as the pipeline retries reads itself. With an
+/// endpoint override (a local emulator) it uses path-style addressing, since virtual-hosted bucket
+/// names do not resolve on loopback.
 pub fn s3_client(sdk_config: &SdkConfig) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::from(sdk_config)
         .force_path_style(sdk_config.endpoint_url().is_some())

@@ -20,32 +20,26 @@
 //! 10. [`trigger`] recognises a payload, hands its messages to the invocation and turns the
 //!     outcomes into the response that trigger expects; [`handler`] is the Lambda's entry.
 //!
-//! The steps 1, 2, 4 and 5 are pure: they know nothing of AWS SDK types.
+//! The steps 1, 2, 4 and 5 are pure: they live in the `a4b-audit-core` crate (re-exported here),
+//! which has no AWS dependency.
 
-pub mod audit;
+pub use a4b_audit_core::{
+    audit, config, item, keys, log_key, metrics, notification, reader, retry, summary, time_index,
+};
+
 pub mod aws;
+#[cfg(feature = "cli")]
 pub mod cli;
-pub mod config;
 pub mod dynamodb_errors;
 pub mod handler;
 pub mod handover;
 pub mod invocation;
-pub mod item;
-mod json;
-pub mod keys;
 pub mod ledger;
-pub mod log_key;
-pub mod metrics;
 #[cfg(test)]
 mod mock_dynamodb;
-pub mod notification;
 pub mod object;
-pub mod reader;
-pub mod retry;
 pub mod sink;
 pub mod source;
-pub mod summary;
 pub mod telemetry;
-pub mod time_index;
 pub mod trigger;
 pub mod writer;

@@ -16,20 +16,18 @@ use crate::handover::{self, WriterStopped};
 use crate::ledger::{FileLedger, FileSeen, LedgerError, NoLedger};
 use crate::log_key;
 use crate::reader::{ReadError, ReaderOptions};
-use crate::retry::FailureKind;
+use crate::retry::{FailureKind, GiveUp};
 use crate::sink::ItemSink;
 use crate::source::{ObjectLocation, ObjectSource, SourceError};
 use crate::summary::{InvocationSummary, ObjectCounts};
 use crate::writer::{WriteError, WriterOptions};
 
-/// Reads of one object, the first included, when its connection fails mid-body. The SDK retries
-/// opening an object, but not a body cut short; reading again from the start is safe because item
-/// writes are idempotent.
-pub const READ_ATTEMPTS: u32 = 3;
-
 /// How objects are processed, besides [`Config`].
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
+    /// The writer's batching and its retry budget, which the object's reads share: an object is
+    /// opened (`GetObject`) and read again after a transient failure or a body cut short as often
+    /// as a batch is sent, with the same backoff, and never past the deadline less its margin.
     pub writer: WriterOptions,
     /// No new object is started when less than this much time is left before the deadline.
     pub deadline_margin: Duration,
@@ -57,13 +55,22 @@ pub enum ObjectError {
     BucketNotAllowed { bucket: String },
     #[error("cannot open the object: {0}")]
     Source(#[from] SourceError),
+    #[error(
+        "cannot open the object after {attempts} attempt(s){note}: {source} (a transient fault: processing the object again will read it)"
+    )]
+    OpenFailed {
+        attempts: u32,
+        note: &'static str,
+        source: SourceError,
+    },
     #[error("cannot read the log file: {0}")]
     Read(ReadError<WriterStopped>),
     #[error(
-        "the connection to S3 failed while reading the object, {attempts} time(s); last: {source} (a transient fault: processing the object again will read it)"
+        "the connection to S3 failed while reading the object, {attempts} time(s){note}; last: {source} (a transient fault: processing the object again will read it)"
     )]
     ReadInterrupted {
         attempts: u32,
+        note: &'static str,
         source: ReadError<WriterStopped>,
     },
     #[error("cannot write its items: {0}")]
@@ -90,7 +97,9 @@ impl ObjectError {
     /// the table refuses are not.
     pub fn is_transient(&self) -> bool {
         match self {
-            ObjectError::Source(error) => error.is_transient(),
+            ObjectError::Source(error) | ObjectError::OpenFailed { source: error, .. } => {
+                error.is_transient()
+            }
             ObjectError::Write(error) => error.kind == FailureKind::Transient,
             // The ledger's own retries are spent; what stopped them is most likely passing.
             ObjectError::ReadInterrupted { .. }
@@ -224,16 +233,20 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
                 ObjectCounts::default(),
             );
         }
-        if deadline
-            .is_some_and(|deadline| Instant::now() + self.options.deadline_margin >= deadline)
-        {
+        // No attempt (the object's first included) starts within the margin before the deadline.
+        let latest_start = deadline.map(|deadline| {
+            deadline
+                .checked_sub(self.options.deadline_margin)
+                .unwrap_or(deadline)
+        });
+        if latest_start.is_some_and(|latest_start| Instant::now() >= latest_start) {
             return failure(ObjectError::DeadlineNear, ObjectCounts::default());
         }
 
         // Boxed: the nested futures of reading, writing, retrying and recording are otherwise too
         // deep for the compiler's layout computation, and one allocation per object costs nothing.
         let stop = CancellationToken::new();
-        let mut work = Box::pin(self.process_and_record(object, &stop));
+        let mut work = Box::pin(self.process_and_record(object, &stop, latest_start));
         let result = match deadline {
             // Stop a little before Lambda would kill the process, so the error can be reported.
             Some(deadline) => {
@@ -293,15 +306,18 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
         stop: &CancellationToken,
+        latest_start: Option<Instant>,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
-        let counts = self.read_with_retries(object, stop).await?;
+        let counts = self.read_with_retries(object, stop, latest_start).await?;
         match self.ledger.file_done(&object.to_string(), &counts).await {
             Ok(()) => Ok(counts),
             Err(error) => Err((ObjectError::Ledger(error), counts)),
         }
     }
 
-    /// Reads and writes the object, reading it again when its connection failed mid-body.
+    /// Reads and writes the object, opening and reading it again after a transient failure to open
+    /// it or a connection that failed mid-body, within the retry budget and before `latest_start`.
+    /// Reading again from the start is safe because item writes are idempotent.
     ///
     /// The counts are those of the last read, but for `write_requests`, which counts the requests
     /// of every read: each was sent.
@@ -309,41 +325,53 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         &self,
         object: &ObjectLocation,
         stop: &CancellationToken,
+        latest_start: Option<Instant>,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
+        let retry = self.options.writer.retry;
         let mut attempt = 1;
         let mut earlier_write_requests = 0;
         loop {
             let transport_failed = Arc::new(AtomicBool::new(false));
             let outcome = self
-                .read_and_write(object, Arc::clone(&transport_failed), stop)
+                .read_and_write(object, Arc::clone(&transport_failed), stop, latest_start)
                 .await;
-            match outcome {
-                Err((ObjectError::Read(error), counts))
-                    if transport_failed.load(Ordering::Relaxed) && attempt < READ_ATTEMPTS =>
-                {
-                    warn!(object = %object, attempt, error = %error, "the connection failed while reading: reading the object again");
-                    earlier_write_requests += counts.write_requests;
-                    attempt += 1;
-                }
-                Err((ObjectError::Read(error), mut counts))
-                    if transport_failed.load(Ordering::Relaxed) =>
-                {
-                    counts.write_requests += earlier_write_requests;
-                    let error = ObjectError::ReadInterrupted {
-                        attempts: attempt,
-                        source: error,
-                    };
-                    return Err((error, counts));
-                }
+            let (error, mut counts) = match outcome {
                 Ok(mut counts) => {
                     counts.write_requests += earlier_write_requests;
                     return Ok(counts);
                 }
-                Err((error, mut counts)) => {
-                    counts.write_requests += earlier_write_requests;
-                    return Err((error, counts));
-                }
+                Err(failure) => failure,
+            };
+            counts.write_requests += earlier_write_requests;
+            let retryable = match &error {
+                ObjectError::Read(_) => transport_failed.load(Ordering::Relaxed),
+                ObjectError::Source(source) => source.is_transient(),
+                _ => false,
+            };
+            if !retryable {
+                return Err((error, counts));
             }
+            let give_up = match retry.next_delay(attempt, time_left(latest_start)) {
+                Ok(delay) => {
+                    warn!(
+                        object = %object,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %error,
+                        "reading the object failed (a transient fault): reading it again"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        // The deadline: reported by `stop_at_deadline`.
+                        () = stop.cancelled() => return Err((error, counts)),
+                    }
+                    earlier_write_requests = counts.write_requests;
+                    attempt += 1;
+                    continue;
+                }
+                Err(give_up) => give_up,
+            };
+            return Err((gave_up(error, attempt, give_up), counts));
         }
     }
 
@@ -352,6 +380,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         object: &ObjectLocation,
         transport_failed: Arc<AtomicBool>,
         stop: &CancellationToken,
+        latest_start: Option<Instant>,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
         let body = self
             .source
@@ -369,7 +398,10 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             reader_options,
             self.audit_context(object),
             Arc::clone(&self.sink),
-            self.options.writer.clone(),
+            WriterOptions {
+                latest_retry: latest_start,
+                ..self.options.writer.clone()
+            },
             self.ledger.writes_seen_items().then(FileSeen::default),
             stop.clone(),
         )
@@ -418,6 +450,32 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     }
 }
 
+/// The error of an object whose reads were retried until `give_up`, after `attempts` attempts.
+/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy.
+pub(crate) fn time_left(latest_start: Option<Instant>) -> Option<Duration> {
+    latest_start.map(|latest| latest.saturating_duration_since(Instant::now()))
+}
+
+fn gave_up(error: ObjectError, attempts: u32, give_up: GiveUp) -> ObjectError {
+    let note = give_up.note();
+    match error {
+        ObjectError::Read(source) => ObjectError::ReadInterrupted {
+            attempts,
+            note,
+            source,
+        },
+        ObjectError::Source(source) => ObjectError::OpenFailed {
+            attempts,
+            note,
+            source,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +497,8 @@ mod tests {
             ObjectError::Source(SourceError::Other("GetObject failed: 503".to_owned())),
             write_error(FailureKind::Transient),
             ObjectError::ReadInterrupted {
-                attempts: READ_ATTEMPTS,
+                attempts: 10,
+                note: "",
                 source: ReadError::Io(std::io::Error::other("reset")),
             },
             ObjectError::DeadlineNear,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
@@ -127,7 +128,7 @@ pub enum SourceError {
     /// S3 refused the request for a reason a retry does not change (e.g. an archived object).
     #[error("{0}")]
     Refused(String),
-    /// Throttling, 5xx, timeouts, a connection that failed: what the SDK's retries did not
+    /// Throttling, 5xx, timeouts, a connection that failed: what the pipeline's retries did not
     /// overcome, but a later attempt may.
     #[error("{0}")]
     Other(String),
@@ -148,7 +149,10 @@ pub trait ObjectSource: Send + Sync + 'static {
     ) -> impl Future<Output = Result<ObjectBody, SourceError>> + Send;
 }
 
-/// Reads objects from S3 with `GetObject`, streaming the body.
+/// Reads objects from S3 with `GetObject`, streaming the body. One attempt per `open`, the SDK's
+/// retries off whatever the client's configuration: the pipeline is the one retry layer for an
+/// object's reads, so that opening it and reading a body cut short share one budget, bounded by the
+/// invocation's deadline (see [`crate::object::PipelineOptions::writer`]).
 #[derive(Debug, Clone)]
 pub struct S3Source {
     client: aws_sdk_s3::Client,
@@ -173,6 +177,10 @@ impl ObjectSource for S3Source {
             .get_object()
             .bucket(&object.bucket)
             .key(&object.key)
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(classify_get_object_error)?;

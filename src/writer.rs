@@ -11,13 +11,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::task::{Id, JoinError, JoinSet};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::item::{Item, ItemKey};
-use crate::retry::Backoff;
+use crate::retry::RetryPolicy;
 use crate::sink::{FailureKind, ItemSink};
 
 /// BatchWriteItem's limit of put requests per call.
@@ -34,29 +34,19 @@ const NAMED_REFUSALS: usize = 10;
 pub struct WriterOptions {
     /// Batches in flight at once.
     pub max_in_flight: usize,
-    /// Attempts per batch (first try included) before the writer gives up.
-    pub max_attempts: u32,
-    /// First backoff delay; doubled each attempt, capped at `max_delay`, with full jitter.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
+    /// Attempts per request and the backoff between them (the object's reads share it).
+    pub retry: RetryPolicy,
+    /// No retry starts at or after this (the invocation's deadline less its margin).
+    pub latest_retry: Option<Instant>,
 }
 
-impl WriterOptions {
-    pub fn backoff(&self) -> Backoff {
-        Backoff {
-            base_delay: self.base_delay,
-            max_delay: self.max_delay,
-        }
-    }
-}
-
+/// Eight batches in flight, the standard retry budget, no deadline.
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             max_in_flight: 8,
-            max_attempts: 10,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(5),
+            retry: RetryPolicy::STANDARD,
+            latest_retry: None,
         }
     }
 }
@@ -489,7 +479,7 @@ fn refuse(outcome: &mut BatchOutcome, item: &Item, reason: &str) {
 }
 
 /// Sends `items` in one request until they are all written, retrying unprocessed items and
-/// transient failures until `max_attempts`.
+/// transient failures within the retry budget and before `latest_retry`.
 async fn write_request<S: ItemSink>(
     sink: &S,
     items: Vec<Item>,
@@ -497,7 +487,6 @@ async fn write_request<S: ItemSink>(
     stop: &CancellationToken,
     outcome: &mut BatchOutcome,
 ) -> Result<(), Unwritten> {
-    let max_attempts = options.max_attempts.max(1);
     let mut remaining = items;
     let mut attempt: u32 = 0;
     loop {
@@ -536,15 +525,23 @@ async fn write_request<S: ItemSink>(
             }
             Err(error) => error.message,
         };
-        if attempt >= max_attempts {
-            return Err(Unwritten::GaveUp {
-                items: remaining,
-                attempts: attempt,
-                cause: format!("still failing after {attempt} attempt(s), last: {reason}"),
-                kind: FailureKind::Transient,
-            });
-        }
-        let delay = options.backoff().delay(attempt - 1);
+        let delay = match options
+            .retry
+            .next_delay(attempt, crate::object::time_left(options.latest_retry))
+        {
+            Ok(delay) => delay,
+            Err(give_up) => {
+                return Err(Unwritten::GaveUp {
+                    items: remaining,
+                    attempts: attempt,
+                    cause: format!(
+                        "still failing after {attempt} attempt(s){}, last: {reason}",
+                        give_up.note()
+                    ),
+                    kind: FailureKind::Transient,
+                });
+            }
+        };
         tracing::debug!(
             attempt,
             items = remaining.len(),

@@ -18,7 +18,7 @@ pub mod samples;
 pub mod scenario;
 /// The table's time index, the very file the function's crate compiles (devtools cannot depend on
 /// it: it is one of its dev-dependencies), so that the emulator's table matches the template.
-#[path = "../../src/time_index.rs"]
+#[path = "../../core/src/time_index.rs"]
 pub mod time_index;
 
 pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};

@@ -10,7 +10,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use jiff::civil::Date;
 
 use super::error::{AwsTarget, CliError, aws_error};
-use crate::log_key::{self, TrailLogLocation};
+use crate::cli::trail_location::TrailLogLocation;
+use crate::log_key::{self, is_account_id};
 
 /// Day folders listed at once.
 const DAY_LISTINGS_IN_FLIGHT: usize = 16;
@@ -262,10 +263,6 @@ fn last_segment(folder: &str) -> &str {
         .rsplit('/')
         .next()
         .unwrap_or_default()
-}
-
-fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 /// A folder name of exactly `digits` digits, as a number.

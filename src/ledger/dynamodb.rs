@@ -2,7 +2,6 @@
 //! of the items earlier versions wrote.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -14,7 +13,7 @@ use super::activity::{PartitionReader, event_time_or_sort_key};
 use super::seen::{SEEN_NAME_ATTRIBUTE, SeenKind};
 use crate::dynamodb_errors::{Call, classify, region_of};
 use crate::keys::{PARTITION_KEY, SORT_KEY};
-use crate::retry::Backoff;
+use crate::retry::RetryPolicy;
 use crate::writer::BATCH_SIZE;
 
 /// The `pk` prefixes of what earlier versions wrote besides the events: per-file markers and
@@ -22,12 +21,9 @@ use crate::writer::BATCH_SIZE;
 /// `SUMMARY#USER`). No command reads them any more.
 pub const LEGACY_PK_PREFIXES: [&str; 2] = ["FILE#", "SUMMARY#"];
 
-/// Attempts of one batch of deletions whose items DynamoDB leaves unprocessed (throttling).
-const DELETE_ATTEMPTS: u32 = 10;
-const DELETE_BACKOFF: Backoff = Backoff {
-    base_delay: Duration::from_millis(50),
-    max_delay: Duration::from_secs(5),
-};
+/// Attempts of one batch of deletions whose items DynamoDB leaves unprocessed (throttling), and the
+/// backoff between them: the writer's budget.
+const DELETE_RETRY: RetryPolicy = RetryPolicy::STANDARD;
 
 /// The audit table, as `rooms`, `users` and the legacy clean-up read it. Give it a client with
 /// the SDK's standard retries ([`crate::aws::dynamodb_read_client`]): these reads have no retry
@@ -135,17 +131,17 @@ impl DynamoDbLedger {
                 Ok(WriteRequest::builder().delete_request(delete).build())
             })
             .collect::<Result<_, LedgerError>>()?;
-        let mut requests = 0;
+        let mut requests: u32 = 0;
         while !pending.is_empty() {
-            if requests >= u64::from(DELETE_ATTEMPTS) {
-                return Err(LedgerError(format!(
-                    "{} deletion(s) stayed unprocessed after {requests} BatchWriteItem attempts on table {} (the table is throttled: run it again later)",
-                    pending.len(),
-                    self.table_name
-                )));
-            }
             if requests > 0 {
-                tokio::time::sleep(DELETE_BACKOFF.delay(requests as u32 - 1)).await;
+                let Ok(delay) = DELETE_RETRY.next_delay(requests, None) else {
+                    return Err(LedgerError(format!(
+                        "{} deletion(s) stayed unprocessed after {requests} BatchWriteItem attempts on table {} (the table is throttled: run it again later)",
+                        pending.len(),
+                        self.table_name
+                    )));
+                };
+                tokio::time::sleep(delay).await;
             }
             requests += 1;
             let output = self
@@ -160,7 +156,7 @@ impl DynamoDbLedger {
                 .and_then(|mut unprocessed| unprocessed.remove(&self.table_name))
                 .unwrap_or_default();
         }
-        Ok(requests)
+        Ok(u64::from(requests))
     }
 }
 

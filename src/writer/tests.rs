@@ -3,11 +3,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::*;
 use crate::item::{AttrValue, ItemKey};
+use crate::retry::Backoff;
 use crate::sink::SinkError;
 
 /// What the fake store does on a call.
@@ -134,9 +136,14 @@ fn items(count: usize) -> Vec<Item> {
 fn options(max_in_flight: usize, max_attempts: u32) -> WriterOptions {
     WriterOptions {
         max_in_flight,
-        max_attempts,
-        base_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(400),
+        retry: RetryPolicy {
+            max_attempts,
+            backoff: Backoff {
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_millis(400),
+            },
+        },
+        latest_retry: None,
     }
 }
 
@@ -365,7 +372,9 @@ async fn observed_backoff_delays_grow_and_stay_capped() {
     });
     // 100 batches at once, each retried 5 times: caps 100, 200, 400, 400, 400 ms.
     let options = options(100, 6);
-    let caps: Vec<Duration> = (0..5).map(|retry| options.backoff().cap(retry)).collect();
+    let caps: Vec<Duration> = (0..5)
+        .map(|retry| options.retry.backoff.cap(retry))
+        .collect();
     let report = write_all(&sink, options, items(2500)).await.unwrap();
     assert_eq!(report.batch_calls, 600);
 
@@ -510,4 +519,45 @@ async fn no_batch_holds_more_than_max_batch_bytes() {
     }
     // Two items of 150 and 250 KB fit together; each batch is as full as the byte cap lets it be.
     assert!(sink.calls().len() < 40, "{}", sink.calls().len());
+}
+
+// ---- DynamoDB's BatchWriteItem limits, as its documentation states them (not this crate's
+// constants). moto does not enforce the 25 requests (it takes any number), so these unit tests are
+// what holds the writer to them. ----
+
+/// BatchWriteItem: "The individual PutItem and DeleteItem operations specified in BatchWriteItem
+/// [...] as many as 25 put or delete requests".
+#[tokio::test(start_paused = true)]
+async fn a_batch_write_item_request_holds_at_most_25_put_requests() {
+    let sink = Arc::new(FakeSink::default());
+    write_all(&sink, options(1, 5), items(26)).await.unwrap();
+    let sizes: Vec<usize> = sink.calls().iter().map(|call| call.keys.len()).collect();
+    assert_eq!(sizes, [25, 1]);
+}
+
+/// BatchWriteItem: "a total request size limit of 16 MB"; items of DynamoDB's largest size
+/// (409,600 bytes) never make a request larger.
+#[tokio::test(start_paused = true)]
+async fn a_batch_write_item_request_holds_at_most_16_mb_of_items() {
+    let largest: Vec<Item> = (0..60)
+        .map(|n| {
+            let mut item = item(n, "UpdateRoom");
+            let room = 409_600 - item.size_bytes() - "record".len();
+            item.attributes
+                .insert("record", AttrValue::S("x".repeat(room)));
+            assert_eq!(item.size_bytes(), 409_600);
+            item
+        })
+        .collect();
+    let sink = Arc::new(FakeSink::default());
+    write_all(&sink, options(4, 5), largest).await.unwrap();
+    let calls = sink.calls();
+    assert_eq!(calls.iter().map(|call| call.keys.len()).sum::<usize>(), 60);
+    for call in calls {
+        assert!(
+            call.keys.len() * 409_600 <= 16 * 1024 * 1024,
+            "{} items",
+            call.keys.len()
+        );
+    }
 }

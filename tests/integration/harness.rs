@@ -11,6 +11,7 @@ use a4b_audit::config::Config;
 use a4b_audit::handler;
 use a4b_audit::ledger::{FileLedger, SeenItems};
 use a4b_audit::object::{Pipeline, PipelineOptions};
+use a4b_audit::retry::{Backoff, RetryPolicy};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
 use a4b_audit::source::{ObjectSource, S3Source};
 use a4b_audit::summary::InvocationSummary;
@@ -156,8 +157,13 @@ impl TestEnv {
     pub fn pipeline(&self, config: Config) -> Pipeline<S3Source, DynamoDbSink, SeenItems> {
         let options = PipelineOptions {
             writer: WriterOptions {
-                base_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(50),
+                retry: RetryPolicy {
+                    backoff: Backoff {
+                        base_delay: Duration::from_millis(5),
+                        max_delay: Duration::from_millis(50),
+                    },
+                    ..RetryPolicy::STANDARD
+                },
                 ..WriterOptions::default()
             },
             ..PipelineOptions::default()

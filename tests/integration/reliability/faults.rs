@@ -1,8 +1,9 @@
 //! The real handler through the fault proxy: within the retry budget the table ends up exactly as
 //! after a fault-free run, with one extra request per injected fault and no more; past the budget
-//! the invocation fails and names the object and what failed.
+//! the invocation fails and names the object and what failed. Reads (`GetObject`, bodies cut
+//! short) and writes (`BatchWriteItem`) share one budget: `WriterOptions::retry`.
 
-use a4b_audit::object::{PipelineOptions, READ_ATTEMPTS};
+use a4b_audit::object::PipelineOptions;
 use a4b_audit::summary::InvocationSummary;
 use a4b_audit::trigger::InvocationFailed;
 use a4b_audit_devtools::fault_proxy::{
@@ -17,15 +18,17 @@ use super::support::{comparable, fast_writer, item_keys, mixed_records};
 const OBJECTS: u32 = 3;
 const RECORDS_PER_OBJECT: usize = 80;
 
-/// The SDK's standard retry mode: attempts per S3 request, the first included.
-const SDK_ATTEMPTS: u64 = 3;
-
 async fn env_with_logs(test: &str) -> (TestEnv, Vec<String>) {
+    env_with(test, OBJECTS, RECORDS_PER_OBJECT).await
+}
+
+/// `objects` log files of `records` A4B records each (and records of other services).
+async fn env_with(test: &str, objects: u32, records: usize) -> (TestEnv, Vec<String>) {
     let env = TestEnv::new(test).await;
     let mut keys = Vec::new();
-    for n in 0..OBJECTS {
+    for n in 0..objects {
         let key = log_key(n);
-        let records = mixed_records(u64::from(n) * 1000, RECORDS_PER_OBJECT);
+        let records = mixed_records(u64::from(n) * 1000, records);
         env.put(&key, log_file(&records)).await;
         keys.push(key);
     }
@@ -75,23 +78,30 @@ const EVERY_TRANSIENT_READ_FAULT: &[Fault] = &[
     Fault::ResetMidBody,
 ];
 
-/// Runs the same notification fault-free into one table and through `plan` into another, and
-/// checks what the faults may and may not change.
-async fn run_against_baseline(
+/// What [`run_twice`] did.
+struct TwoRuns {
+    baseline: InvocationSummary,
+    faulted: InvocationSummary,
+    counts: FaultCounts,
+    faulted_table: String,
+}
+
+/// Runs the same notifications (`groups` of keys, each delivered once) fault-free into the test's
+/// table and through `plan` into another.
+async fn run_twice(
+    env: &TestEnv,
     test: &str,
+    groups: &[&[String]],
     plan: FaultPlan,
     options: PipelineOptions,
-) -> FaultCounts {
-    let (env, keys) = env_with_logs(test).await;
-    let event = || cloudtrail_event(&env.bucket, &[&keys[..2], &keys[2..]]);
-
+) -> TwoRuns {
+    let event = || cloudtrail_event(&env.bucket, groups);
     let baseline = invoke(
         &pipeline_at(&env.endpoint, env.config(), options.clone()).await,
         event(),
     )
     .await
     .unwrap();
-    assert_eq!(baseline.objects_processed, u64::from(OBJECTS));
 
     let faulted_table = env.another_table(test).await;
     let proxy = FaultProxy::start(&env.endpoint, plan).await.unwrap();
@@ -106,7 +116,44 @@ async fn run_against_baseline(
     )
     .await
     .unwrap_or_else(|failure| panic!("{failure}; proxy counts {:?}", proxy.counts()));
-    let counts = proxy.counts();
+    TwoRuns {
+        baseline,
+        faulted,
+        counts: proxy.counts(),
+        faulted_table,
+    }
+}
+
+/// The faulted table (see [`run_twice`]) is the fault-free one, item for item (but `ingested_at`):
+/// no duplicate, nothing lost.
+async fn assert_same_tables(env: &TestEnv, faulted_table: &str) {
+    let expected: Vec<_> = env.items().await.into_iter().map(comparable).collect();
+    let actual: Vec<_> = env
+        .items_in(faulted_table)
+        .await
+        .into_iter()
+        .map(comparable)
+        .collect();
+    assert_eq!(item_keys(&actual), item_keys(&expected));
+    assert_eq!(actual, expected);
+}
+
+/// Runs the same notification fault-free into one table and through `plan` into another, and
+/// checks what the faults may and may not change.
+async fn run_against_baseline(
+    test: &str,
+    plan: FaultPlan,
+    options: PipelineOptions,
+) -> FaultCounts {
+    let (env, keys) = env_with_logs(test).await;
+    let groups = [&keys[..2], &keys[2..]];
+    let TwoRuns {
+        baseline,
+        faulted,
+        counts,
+        faulted_table,
+    } = run_twice(&env, test, &groups, plan, options).await;
+    assert_eq!(baseline.objects_processed, u64::from(OBJECTS));
 
     // The faults were there, and of several kinds.
     assert!(
@@ -120,15 +167,7 @@ async fn run_against_baseline(
     assert!(counts.injected.len() >= 4, "{counts:?}");
 
     // The same table, item for item (but `ingested_at`), and so no duplicate and nothing lost.
-    let expected: Vec<_> = env.items().await.into_iter().map(comparable).collect();
-    let actual: Vec<_> = env
-        .items_in(&faulted_table)
-        .await
-        .into_iter()
-        .map(comparable)
-        .collect();
-    assert_eq!(item_keys(&actual), item_keys(&expected));
-    assert_eq!(actual, expected);
+    assert_same_tables(&env, &faulted_table).await;
     assert_eq!(faulted.counts.items_built, baseline.counts.items_built);
     assert_eq!(faulted.counts.items_written, faulted.counts.items_built);
 
@@ -229,7 +268,7 @@ async fn write_faults_past_the_budget_fail_the_invocation_naming_the_object_and_
 }
 
 #[tokio::test]
-async fn a_body_cut_short_is_read_again_up_to_the_bound_then_fails_naming_the_object() {
+async fn a_body_cut_short_is_read_again_up_to_the_budget_then_fails_naming_the_object() {
     let (env, keys) = env_with_logs("faults-read-budget").await;
     let plan = FaultPlan {
         seed: 1,
@@ -245,15 +284,11 @@ async fn a_body_cut_short_is_read_again_up_to_the_bound_then_fails_naming_the_ob
         "{message}"
     );
     assert!(
-        message.contains(&format!(
-            "the connection to S3 failed while reading the object, {READ_ATTEMPTS} time(s)"
-        )),
+        message.contains("the connection to S3 failed while reading the object, 5 time(s)"),
         "{message}"
     );
-    assert_eq!(
-        proxy.counts().requests_of(Operation::GetObject),
-        u64::from(READ_ATTEMPTS)
-    );
+    // The writer's budget of 5 attempts, reads and writes alike.
+    assert_eq!(proxy.counts().requests_of(Operation::GetObject), 5);
 }
 
 #[tokio::test]
@@ -279,7 +314,7 @@ async fn a_body_cut_short_once_is_read_again_and_written_once() {
 }
 
 #[tokio::test]
-async fn get_object_errors_past_the_sdk_retries_fail_the_object_naming_it() {
+async fn get_object_errors_past_the_budget_fail_the_object_naming_it() {
     let (env, keys) = env_with_logs("faults-get-budget").await;
     let plan = FaultPlan {
         seed: 1,
@@ -296,10 +331,57 @@ async fn get_object_errors_past_the_sdk_retries_fail_the_object_naming_it() {
         )),
         "{message}"
     );
+    assert!(message.contains("after 5 attempt(s)"), "{message}");
     assert!(message.contains("ServiceUnavailable"), "{message}");
-    // The SDK's retries, and no second layer on top of them.
+    // The writer's budget of 5 attempts, and no second layer (the SDK's) on top of it.
+    assert_eq!(proxy.counts().requests_of(Operation::GetObject), 5);
+}
+
+/// Log files, and A4B records in each, of the run at the fault rate the function must absorb.
+const MANY_OBJECTS: u32 = 100;
+const FEW_RECORDS: usize = 4;
+
+#[tokio::test]
+async fn a_fifth_of_all_requests_failing_with_each_notification_delivered_once_leaves_the_fault_free_table()
+ {
+    // The production budget and backoff (10 attempts, 50 ms to 5 s), reads and writes alike.
+    // With reads held to 3 attempts (as the SDK's GetObject retries and the 3 reads of a body cut
+    // short were), this seed loses 1 object of the 100: it failed after 3 attempts.
+    let options = PipelineOptions::default();
+    let (env, keys) = env_with("faults-fifth", MANY_OBJECTS, FEW_RECORDS).await;
+    // Ten notifications of ten log files each, each delivered once (one invocation, no redelivery).
+    let groups: Vec<&[String]> = keys.chunks(10).collect();
+    // 20 % of GetObject and BatchWriteItem requests fail, as often several in a row as chance has it.
+    let plan = FaultPlan {
+        seed: 20,
+        get_object: FaultRule::sometimes(EVERY_TRANSIENT_READ_FAULT, 20, u32::MAX),
+        batch_write: FaultRule::sometimes(EVERY_TRANSIENT_WRITE_FAULT, 20, u32::MAX),
+    };
+    let TwoRuns {
+        baseline,
+        faulted,
+        counts,
+        faulted_table,
+    } = run_twice(&env, "faults-fifth", &groups, plan, options).await;
+    assert_eq!(baseline.objects_processed, u64::from(MANY_OBJECTS));
+
+    // About a fifth of each operation's requests were faulted, with every kind of fault.
+    for operation in [Operation::GetObject, Operation::BatchWriteItem] {
+        let requests = counts.requests_of(operation);
+        let injected = counts.injected_into(operation);
+        assert!(
+            requests >= u64::from(MANY_OBJECTS) && injected * 100 >= requests * 12,
+            "{operation:?}: {counts:?}"
+        );
+    }
     assert_eq!(
-        proxy.counts().requests_of(Operation::GetObject),
-        SDK_ATTEMPTS
+        counts.injected.len(),
+        EVERY_TRANSIENT_READ_FAULT.len() + EVERY_TRANSIENT_WRITE_FAULT.len(),
+        "{counts:?}"
     );
+
+    // Nothing lost, nothing extra: the same table, item for item (but `ingested_at`).
+    assert_eq!(faulted.objects_processed, u64::from(MANY_OBJECTS));
+    assert_eq!(faulted.objects_failed, 0);
+    assert_same_tables(&env, &faulted_table).await;
 }

@@ -1,5 +1,14 @@
 //! DynamoDB's limits against moto (SPEC sections 3 and 4): one item the table refuses never costs
 //! its neighbours, and the object fails naming its record.
+//!
+//! moto is not DynamoDB at the limits: it refuses items from about 405,000 bytes on, below
+//! DynamoDB's 409,600, and it takes a BatchWriteItem of any number of requests, where DynamoDB
+//! takes 25. An item between the two sizes, which DynamoDB takes, cannot be written here, and a
+//! batch of 26 would pass: the real numbers are held by unit tests,
+//! `audit::tests::a_record_whose_item_takes_up_to_409_600_bytes_is_kept_whole_and_one_byte_more_is_not`,
+//! `audit::tests::no_item_takes_more_than_409_600_bytes_attribute_names_counted`,
+//! `item::tests::the_item_size_limit_is_409_600_bytes` and
+//! `writer::tests::a_batch_write_item_request_holds_at_most_25_put_requests`.
 
 use a4b_audit::audit::{self, AuditContext};
 use serde_json::{Value, json};

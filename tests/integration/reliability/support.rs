@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use a4b_audit::retry::{Backoff, RetryPolicy};
 use a4b_audit::writer::WriterOptions;
 use a4b_audit_devtools::a4b_records::{self, ApiModel, Caller};
 use serde_json::Value;
@@ -13,9 +14,14 @@ use crate::harness::TableItem;
 pub fn fast_writer(max_attempts: u32) -> WriterOptions {
     WriterOptions {
         max_in_flight: 4,
-        max_attempts,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
+        retry: RetryPolicy {
+            max_attempts,
+            backoff: Backoff {
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            },
+        },
+        latest_retry: None,
     }
 }
 

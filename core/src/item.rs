@@ -94,4 +94,21 @@ mod tests {
             .insert("rooms", AttrValue::StringList(vec!["ab".into()]));
         assert_eq!(item.size_bytes(), 13 + (2 + 1) + (5 + 3 + 3));
     }
+
+    /// DynamoDB: "The maximum item size in DynamoDB is 400 KB, which includes both attribute name
+    /// binary length (UTF-8 length) and attribute value lengths", 400 KB being 409,600 bytes. moto
+    /// refuses items from about 405,000 bytes on, so only this holds the limit to DynamoDB's.
+    #[test]
+    fn the_item_size_limit_is_409_600_bytes() {
+        assert_eq!(MAX_ITEM_BYTES, 409_600);
+    }
+
+    #[test]
+    fn an_attribute_name_counts_its_utf8_bytes_towards_the_item_size() {
+        let mut item = Item::new("p".into(), "s".into());
+        let empty = item.size_bytes();
+        item.attributes
+            .insert("user_name", AttrValue::S("é".into()));
+        assert_eq!(item.size_bytes(), empty + "user_name".len() + 2);
+    }
 }

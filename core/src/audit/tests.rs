@@ -237,7 +237,7 @@ fn room_items_follow_the_room_arns_attribute_in_order() {
 #[test]
 fn the_documentation_example_gives_a_user_item_a_room_item_and_a_profile_item() {
     let file = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/.."),
         "/tests/fixtures/reference/a4b-cloudtrail-doc-example.json"
     ))
     .unwrap();
@@ -1022,6 +1022,68 @@ fn a_huge_error_message_is_shortened_at_a_char_boundary_and_flagged() {
     // Shortened no more than needed (a character is at most 4 bytes).
     let largest = items.iter().map(Item::size_bytes).max().unwrap();
     assert!(largest > MAX_ITEM_BYTES - 4, "{largest}");
+}
+
+// DynamoDB's item limit as its documentation states it: 400 KB, 409,600 bytes, attribute names
+// counted. moto refuses items from about 405,000 bytes on, so its end-to-end tests cannot take an
+// item between the two; these hold the mapping to the real number.
+
+/// The user item of a record whose `requestParameters.description` is `filler` bytes long.
+fn user_item_with_a_description_of(filler: usize) -> Item {
+    let record = record_with(json!({"requestParameters": {"description": "x".repeat(filler)}}));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 1);
+    items.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_record_whose_item_takes_up_to_409_600_bytes_is_kept_whole_and_one_byte_more_is_not() {
+    // Each byte of the description is counted once in `record` and once in the attributes.
+    let grows = user_item_with_a_description_of(1).size_bytes()
+        - user_item_with_a_description_of(0).size_bytes();
+    let base = user_item_with_a_description_of(0).size_bytes();
+    let largest = (409_600 - base) / grows;
+    let fits = user_item_with_a_description_of(largest);
+    assert!(fits.size_bytes() <= 409_600 && fits.size_bytes() > 409_600 - grows);
+    assert!(
+        fits.attributes.contains_key("record"),
+        "{}",
+        fits.size_bytes()
+    );
+    assert!(!fits.attributes.contains_key("record_truncated"));
+
+    let over = user_item_with_a_description_of(largest + 1);
+    assert!(!over.attributes.contains_key("record"));
+    assert_eq!(
+        over.attributes.get("record_truncated"),
+        Some(&AttrValue::Bool(true))
+    );
+    assert!(over.size_bytes() <= 409_600);
+}
+
+#[test]
+fn no_item_takes_more_than_409_600_bytes_attribute_names_counted() {
+    let record = record_with(json!({
+        "requestParameters": {"roomArn": ROOM_A, "description": "d".repeat(600_000)},
+        "errorMessage": "é東🎧".repeat(150_000),
+    }));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 2);
+    for item in &items {
+        let counted: usize = "pk".len()
+            + item.key.pk.len()
+            + "sk".len()
+            + item.key.sk.len()
+            + item
+                .attributes
+                .iter()
+                .map(|(name, value)| name.len() + value.size_bytes())
+                .sum::<usize>();
+        assert_eq!(item.size_bytes(), counted);
+        assert!(counted <= 409_600, "{counted}");
+        // Shortened no more than needed (a character is at most 4 bytes).
+        assert!(counted > 409_600 - 4, "{counted}");
+    }
 }
 
 #[test]

@@ -87,7 +87,7 @@ fn gunzip_all(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn fixture_dir(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .join("tests/fixtures/reference/cloudtrail")
         .join(relative)
 }
