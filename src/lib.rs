@@ -35,6 +35,7 @@ pub mod handler;
 pub mod handover;
 pub mod invocation;
 pub mod ledger;
+pub mod memory;
 #[cfg(test)]
 mod mock_dynamodb;
 pub mod object;
