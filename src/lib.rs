@@ -23,6 +23,8 @@
 //! The steps 1, 2, 4 and 5 are pure: they live in the `a4b-audit-core` crate (re-exported here),
 //! which has no AWS dependency.
 
+#![deny(unsafe_code)]
+
 pub use a4b_audit_core::{
     audit, config, item, keys, log_key, metrics, notification, reader, retry, summary, time_index,
 };

@@ -82,7 +82,6 @@ impl ObjectSource for MemorySource {
             None
         };
         Ok(ObjectBody {
-            stored_bytes: Some(stored.bytes.len() as u64),
             reader: Box::pin(MemoryBody {
                 bytes: stored.bytes.clone(),
                 position: 0,
