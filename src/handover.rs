@@ -52,8 +52,6 @@ pub(crate) struct Transfer {
 
 /// Reads `body` on a blocking thread and writes the items of its records to `sink`, with the
 /// seen item of each room and user the first time the file touches it when `seen` is given.
-///
-/// Fails only when the reading thread itself could not be joined.
 pub(crate) async fn transfer<K: ItemSink>(
     body: WatchedBody,
     reader_options: ReaderOptions,
@@ -62,7 +60,7 @@ pub(crate) async fn transfer<K: ItemSink>(
     writer_options: WriterOptions,
     mut seen: Option<FileSeen>,
     stop: CancellationToken,
-) -> Result<Transfer, tokio::task::JoinError> {
+) -> Transfer {
     let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
     let input = SyncIoBridge::new(Stoppable::new(body, stop.clone()));
     let reading_stop = stop.clone();
@@ -96,13 +94,22 @@ pub(crate) async fn transfer<K: ItemSink>(
         Some(error) => Err(error),
         None => writer.finish().await,
     };
-    let (read, counts) = reading.await?;
-    Ok(Transfer {
+    let (read, counts) = match reading.await {
+        Ok(read) => read,
+        // Only in test builds: release builds abort on panic.
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // A blocking task is cancelled only when the runtime shuts down, before it started.
+        Err(error) => (
+            Err(ReadError::Io(std::io::Error::other(error))),
+            ObjectCounts::default(),
+        ),
+    };
+    Transfer {
         read,
         write,
         counts,
         seen_items,
-    })
+    }
 }
 
 /// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.

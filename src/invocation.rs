@@ -191,3 +191,6 @@ fn log_summary(summary: &InvocationSummary) {
         "invocation summary"
     );
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,8 +87,6 @@ pub enum ObjectError {
     DeadlineExceeded,
     #[error("counts do not reconcile ({counts:?}): this is a bug, please report it")]
     Unreconciled { counts: ObjectCounts },
-    #[error("the reading thread failed: {0}")]
-    ReaderThread(String),
 }
 
 impl ObjectError {
@@ -108,8 +106,7 @@ impl ObjectError {
             | ObjectError::DeadlineExceeded => true,
             ObjectError::BucketNotAllowed { .. }
             | ObjectError::Read(_)
-            | ObjectError::Unreconciled { .. }
-            | ObjectError::ReaderThread(_) => false,
+            | ObjectError::Unreconciled { .. } => false,
         }
     }
 }
@@ -405,13 +402,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             self.ledger.writes_seen_items().then(FileSeen::default),
             stop.clone(),
         )
-        .await
-        .map_err(|error| {
-            (
-                ObjectError::ReaderThread(error.to_string()),
-                ObjectCounts::default(),
-            )
-        })?;
+        .await;
         let mut counts = transfer.counts;
         let report = match &transfer.write {
             Ok(report) => report,
@@ -653,7 +644,6 @@ mod tests {
                     read: Arc::clone(&self.read),
                     dropped: Arc::clone(&self.dropped),
                 }),
-                stored_bytes: None,
             })
         }
     }

@@ -16,6 +16,8 @@
 //! [`config`] reads the function's settings and [`retry`] holds the backoff arithmetic shared by
 //! every retry loop.
 
+#![deny(unsafe_code)]
+
 pub mod audit;
 pub mod config;
 pub mod item;

@@ -7,6 +7,7 @@ pub mod a4b_records;
 pub mod bench;
 pub mod distributed_map;
 pub mod fault_proxy;
+mod http_server;
 pub mod huge_record;
 pub mod lambda_process;
 pub mod large_trail;

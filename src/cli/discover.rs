@@ -339,33 +339,25 @@ impl S3Listing {
 
 impl S3Listing {
     /// Calls `on_page` with every page of the listing of `prefix` (grouped at `/` with
-    /// `delimiter`), following the continuation tokens.
+    /// `delimiter`), as the SDK's paginator follows the continuation tokens.
     async fn each_page(
         &self,
         prefix: &str,
         delimiter: Option<&str>,
         mut on_page: impl FnMut(&ListObjectsV2Output),
     ) -> Result<(), CliError> {
-        let mut continuation = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_delimiter(delimiter.map(str::to_owned))
-                .set_continuation_token(continuation.take())
-                .send()
-                .await
-                .map_err(|error| self.error(&error))?;
-            on_page(&page);
-            match page.next_continuation_token() {
-                Some(token) if page.is_truncated() == Some(true) => {
-                    continuation = Some(token.to_owned());
-                }
-                _ => return Ok(()),
-            }
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_delimiter(delimiter.map(str::to_owned))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            on_page(&page.map_err(|error| self.error(&error))?);
         }
+        Ok(())
     }
 }
 

@@ -1306,3 +1306,18 @@ fn the_thread_layout_fitted_to_the_cores_gives_the_same_records() {
         verdict(read_with(&file[..], &options(&[A4B]), BUFFER_LEN))
     );
 }
+
+#[test]
+fn on_lambda_the_thread_layout_follows_the_cpu_the_memory_pays_for() {
+    // Lambda: 1,769 MB buys one vCPU; the template's default 512 MB about a third of one.
+    assert_eq!(super::cores_to_use(2, Some(512)), 1);
+    assert_eq!(super::cores_to_use(2, Some(1_769)), 1);
+    assert_eq!(super::cores_to_use(2, Some(3_537)), 1);
+    assert_eq!(super::cores_to_use(2, Some(3_538)), 2);
+    assert_eq!(super::cores_to_use(6, Some(10_240)), 5);
+    // Never more than the OS shows, never none.
+    assert_eq!(super::cores_to_use(1, Some(10_240)), 1);
+    assert_eq!(super::cores_to_use(0, None), 1);
+    // Off Lambda, what the OS shows.
+    assert_eq!(super::cores_to_use(2, None), 2);
+}
