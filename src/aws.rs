@@ -11,10 +11,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an S3 body may go without a byte before the read counts as failed (and the pipeline
 /// reads the object again). Not a whole-request timeout: a 50 MB log file may take a while.
 const S3_READ_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long one DynamoDB request may take; a stalled request then fails as transient and is retried.
-/// Generous: DynamoDB answers in milliseconds, but a local emulator copies its whole table for a
-/// transaction and took more than 10 s for the summaries of a 200 MB log file.
-const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one DynamoDB request attempt may take; a stalled attempt then fails as transient and is
+/// retried. DynamoDB answers a BatchWriteItem or a Query page in milliseconds, and even a 16 MB
+/// request is sent in well under a second from Lambda, so 10 s is only ever reached by a stalled
+/// connection, and a write stuck on one costs a small part of the function's timeout.
+const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same with an endpoint override (a local emulator, the tests' moto): an emulator on a loaded
+/// machine may take seconds for what DynamoDB does in milliseconds.
+const EMULATOR_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Loads the SDK's configuration the standard way: region, credentials and `AWS_ENDPOINT_URL` from the
 /// environment, profile files or the Lambda execution role.
@@ -39,29 +43,32 @@ pub fn s3_client(sdk_config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// A DynamoDB client with the SDK's own retries off: the item writer is the one retry layer for
-/// writes, so that backoff and the retry budget are the writer's alone and counted exactly.
+/// A DynamoDB client with the SDK's own retries off, for writes: the retry loops of this crate
+/// (the item writer's, and the legacy clean-up's in the ledger, both on [`crate::retry`]) are then
+/// the only ones, so that backoff and the retry budget are theirs alone and counted exactly.
 pub fn dynamodb_client(sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(dynamodb_timeouts())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    dynamodb(sdk_config, RetryConfig::disabled())
 }
 
 /// A DynamoDB client with the SDK's standard retries, for reads (the CLI's queries and look-ups),
-/// which have no retry layer of their own.
+/// which have no retry loop of their own.
 pub fn dynamodb_read_client(sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
-        .retry_config(RetryConfig::standard())
-        .timeout_config(dynamodb_timeouts())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    dynamodb(sdk_config, RetryConfig::standard())
 }
 
-fn dynamodb_timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
-        .build()
+fn dynamodb(sdk_config: &SdkConfig, retry_config: RetryConfig) -> aws_sdk_dynamodb::Client {
+    let attempt_timeout = match sdk_config.endpoint_url() {
+        Some(_) => EMULATOR_ATTEMPT_TIMEOUT,
+        None => DYNAMODB_ATTEMPT_TIMEOUT,
+    };
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .retry_config(retry_config)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(attempt_timeout)
+                .build(),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }

@@ -13,7 +13,7 @@ use crate::object::Pipeline;
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
 use crate::summary::InvocationSummary;
-use crate::trigger::{InvocationError, Response, Trigger};
+use crate::trigger::{self, InvocationError, Response, Trigger};
 
 /// Handles one event of any trigger: recognises it, processes the objects it names and answers as
 /// that trigger expects.
@@ -32,7 +32,7 @@ pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
     })?;
     let invocation = pipeline.invoke(trigger.deliveries(), deadline).await;
     emit_metrics(&invocation.summary, &event.context.env_config.function_name);
-    trigger.respond(invocation)
+    trigger::respond(&trigger, invocation)
 }
 
 /// Whether [`handle`] prints its EMF line: always in the function. Tests that run the handler in

@@ -52,8 +52,6 @@ pub(crate) struct Transfer {
 
 /// Reads `body` on a blocking thread and writes the items of its records to `sink`, with the
 /// seen item of each room and user the first time the file touches it when `seen` is given.
-///
-/// Fails only when the reading thread itself could not be joined.
 pub(crate) async fn transfer<K: ItemSink>(
     body: WatchedBody,
     reader_options: ReaderOptions,
@@ -62,7 +60,7 @@ pub(crate) async fn transfer<K: ItemSink>(
     writer_options: WriterOptions,
     mut seen: Option<FileSeen>,
     stop: CancellationToken,
-) -> Result<Transfer, tokio::task::JoinError> {
+) -> Transfer {
     let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
     let input = SyncIoBridge::new(Stoppable::new(body, stop.clone()));
     let reading_stop = stop.clone();
@@ -96,18 +94,27 @@ pub(crate) async fn transfer<K: ItemSink>(
         Some(error) => Err(error),
         None => writer.finish().await,
     };
-    let (read, counts) = reading.await?;
-    Ok(Transfer {
+    let (read, counts) = match reading.await {
+        Ok(read) => read,
+        // Only in test builds: release builds abort on panic.
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // A blocking task is cancelled only when the runtime shuts down, before it started.
+        Err(error) => (
+            Err(ReadError::Io(std::io::Error::other(error))),
+            ObjectCounts::default(),
+        ),
+    };
+    Transfer {
         read,
         write,
         counts,
         seen_items,
-    })
+    }
 }
 
 /// Reads one file on the calling (blocking) thread, maps each handed-over record and sends its items.
-/// Inflation runs on a second thread, so gunzip and the scan each take a core and a file takes about
-/// as long as the slower of the two.
+/// With two cores, inflation runs on a second thread, so gunzip and the scan each take a core and a
+/// file takes about as long as the slower of the two; with one, both run here in turn.
 fn read_records(
     input: impl std::io::Read + Send,
     options: &ReaderOptions,
@@ -119,7 +126,7 @@ fn read_records(
     let mut counts = ObjectCounts::default();
     let mut mapping_rejected = 0;
     let mut bundle = Bundle::default();
-    let result = reader::read_log_threaded_counted(input, options, |event| {
+    let result = reader::read_log_counted(input, options, |event| {
         if stop.is_cancelled() {
             return Err(WriterStopped);
         }

@@ -9,6 +9,8 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::ledger::FileLedger;
+pub use a4b_audit_core::trigger::{Delivery, KeyForm};
+
 use crate::notification::{self, Notification, ObjectRef};
 use crate::object::{ObjectOutcome, Pipeline};
 use crate::sink::ItemSink;
@@ -20,39 +22,6 @@ use crate::summary::InvocationSummary;
 pub struct SnsMessage {
     pub message_id: String,
     pub text: String,
-}
-
-/// One message a trigger hands over (an SNS record, an SQS message, a task, a map item), decoded:
-/// its id (for logs) and what it says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: String,
-    /// The size of the message as it arrived, for the warning about one of no known shape.
-    pub message_bytes: usize,
-    pub notification: Notification,
-    pub keys: KeyForm,
-}
-
-/// How far the keys of a delivery can be trusted to be the stored keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyForm {
-    /// As stored (decoded already where the trigger encodes them).
-    AsNamed,
-    /// As stored, as observed, but undocumented (EventBridge): a key with `+` or `%` that answers
-    /// NoSuchKey is tried once more form-decoded.
-    MaybeFormEncoded,
-}
-
-impl Delivery {
-    /// An SNS message (or an SQS body carrying one), decoded.
-    pub fn decoded(id: String, message: &str) -> Self {
-        Delivery {
-            id,
-            message_bytes: message.len(),
-            notification: notification::decode_message(message),
-            keys: KeyForm::AsNamed,
-        }
-    }
 }
 
 /// What became of one object of an invocation.
@@ -222,3 +191,6 @@ fn log_summary(summary: &InvocationSummary) {
         "invocation summary"
     );
 }
+
+#[cfg(test)]
+mod tests;

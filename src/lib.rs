@@ -1,51 +1,41 @@
 //! a4b-audit turns AWS CloudTrail log files into Alexa for Business audit items in DynamoDB.
 //!
-//! The way a notification becomes items, one module a step:
+//! The pure steps live in the `a4b-audit-core` crate, which has no AWS dependency; its modules are
+//! re-exported here. The way a payload becomes items, one module a step, each crossed once:
 //!
-//! 1. [`notification`] decodes the SNS message text into the S3 objects it names.
-//! 2. [`log_key`] decides whether an object key is a CloudTrail log file (digests, Insights and
-//!    folder markers are skipped).
-//! 3. [`source`] opens the object as a byte stream (S3, or a local file for the CLI).
-//! 4. [`reader`] streams the bytes through gunzip and a record scanner, one record at a time,
-//!    handing over only the records of the configured event sources.
-//! 5. [`audit`] maps one record to its user item and one item per room and per other A4B resource
-//!    it touches; [`keys`] is the table's key schema.
-//! 6. [`writer`] batches items (25 a request, no key twice), keeps several batches in flight and
-//!    retries what the [`sink`] (DynamoDB) could not take.
-//! 7. [`handover`] runs the reader on a blocking thread and hands its items to the writer.
-//! 8. [`object`] is the per-object step: the gate (key class, allowed buckets, deadline), the
-//!    hand-over, re-reads of a body cut short, and the ledger's record of the file.
-//! 9. [`invocation`] takes the messages of any trigger to one outcome per object and the
-//!    invocation's [`summary`].
-//! 10. [`trigger`] recognises a payload, hands its messages to the invocation and turns the
-//!     outcomes into the response that trigger expects; [`handler`] is the Lambda's entry.
+//! 1. [`trigger`] (core) recognises the payload and turns it into deliveries; [`notification`]
+//!    (core) decodes each message into the S3 objects it names.
+//! 2. [`invocation`] takes every object once to the per-object step and sums up the outcomes.
+//! 3. [`object`] is the per-object step: [`log_key`] (core) and the gate (allowed buckets,
+//!    deadline), then [`source`] opens the body, [`handover`] runs the [`reader`] (core) on a
+//!    blocking thread and maps each record with [`audit`] (core) to its [`item`]s (core), which the
+//!    [`writer`] batches into the [`sink`] (DynamoDB); re-reads of a body cut short; the
+//!    [`ledger`]'s record of the file.
+//! 4. [`invocation`] adds each outcome to the [`summary`] (core); [`trigger`] turns the outcomes
+//!    into the response that trigger expects; [`handler`] is the Lambda's entry.
 //!
-//! The steps 1, 2, 4 and 5 are pure: they know nothing of AWS SDK types.
+//! [`memory`] holds in-memory twins of the source and the sink, for fast tests of steps 2 and 3.
 
-pub mod audit;
+#![deny(unsafe_code)]
+
+pub use a4b_audit_core::{
+    audit, config, item, keys, log_key, metrics, notification, reader, retry, summary, time_index,
+};
+
 pub mod aws;
+#[cfg(feature = "cli")]
 pub mod cli;
-pub mod config;
 pub mod dynamodb_errors;
 pub mod handler;
 pub mod handover;
 pub mod invocation;
-pub mod item;
-mod json;
-pub mod keys;
 pub mod ledger;
-pub mod log_key;
-pub mod metrics;
+pub mod memory;
 #[cfg(test)]
 mod mock_dynamodb;
-pub mod notification;
 pub mod object;
-pub mod reader;
-pub mod retry;
 pub mod sink;
 pub mod source;
-pub mod summary;
 pub mod telemetry;
-pub mod time_index;
 pub mod trigger;
 pub mod writer;

@@ -87,8 +87,6 @@ pub enum ObjectError {
     DeadlineExceeded,
     #[error("counts do not reconcile ({counts:?}): this is a bug, please report it")]
     Unreconciled { counts: ObjectCounts },
-    #[error("the reading thread failed: {0}")]
-    ReaderThread(String),
 }
 
 impl ObjectError {
@@ -108,8 +106,7 @@ impl ObjectError {
             | ObjectError::DeadlineExceeded => true,
             ObjectError::BucketNotAllowed { .. }
             | ObjectError::Read(_)
-            | ObjectError::Unreconciled { .. }
-            | ObjectError::ReaderThread(_) => false,
+            | ObjectError::Unreconciled { .. } => false,
         }
     }
 }
@@ -351,7 +348,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             if !retryable {
                 return Err((error, counts));
             }
-            let give_up = match retry.next_delay(attempt, latest_start) {
+            let give_up = match retry.next_delay(attempt, time_left(latest_start)) {
                 Ok(delay) => {
                     warn!(
                         object = %object,
@@ -405,13 +402,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             self.ledger.writes_seen_items().then(FileSeen::default),
             stop.clone(),
         )
-        .await
-        .map_err(|error| {
-            (
-                ObjectError::ReaderThread(error.to_string()),
-                ObjectCounts::default(),
-            )
-        })?;
+        .await;
         let mut counts = transfer.counts;
         let report = match &transfer.write {
             Ok(report) => report,
@@ -451,6 +442,11 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 }
 
 /// The error of an object whose reads were retried until `give_up`, after `attempts` attempts.
+/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy.
+pub(crate) fn time_left(latest_start: Option<Instant>) -> Option<Duration> {
+    latest_start.map(|latest| latest.saturating_duration_since(Instant::now()))
+}
+
 fn gave_up(error: ObjectError, attempts: u32, give_up: GiveUp) -> ObjectError {
     let note = give_up.note();
     match error {
@@ -648,7 +644,6 @@ mod tests {
                     read: Arc::clone(&self.read),
                     dropped: Arc::clone(&self.dropped),
                 }),
-                stored_bytes: None,
             })
         }
     }

@@ -63,8 +63,8 @@ pub trait ItemSink: Send + Sync + 'static {
 
 /// Writes batches to one DynamoDB table with BatchWriteItem.
 ///
-/// Build the client with the SDK's retries off (max attempts 1): the
-/// [`ItemWriter`](crate::writer::ItemWriter) is the only retry layer, so its counts are exact.
+/// Build the client with the SDK's retries off ([`crate::aws::dynamodb_client`]): the
+/// [`ItemWriter`](crate::writer::ItemWriter) then retries the items alone, so its counts are exact.
 #[derive(Debug, Clone)]
 pub struct DynamoDbSink {
     client: Client,
@@ -80,10 +80,6 @@ impl DynamoDbSink {
             client,
             table_name: table_name.into(),
         }
-    }
-
-    pub fn table_name(&self) -> &str {
-        &self.table_name
     }
 }
 

@@ -71,8 +71,6 @@ const PATH_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
 /// An opened object: its bytes as they are stored (gzipped or not).
 pub struct ObjectBody {
     pub reader: Pin<Box<dyn AsyncRead + Send>>,
-    /// The stored size, when the source knows it.
-    pub stored_bytes: Option<u64>,
 }
 
 impl ObjectBody {
@@ -184,12 +182,8 @@ impl ObjectSource for S3Source {
             .send()
             .await
             .map_err(classify_get_object_error)?;
-        let stored_bytes = output
-            .content_length()
-            .and_then(|length| u64::try_from(length).ok());
         Ok(ObjectBody {
             reader: Box::pin(output.body.into_async_read()),
-            stored_bytes,
         })
     }
 }
@@ -209,10 +203,8 @@ impl ObjectSource for LocalFileSource {
         let file = tokio::fs::File::open(path)
             .await
             .map_err(SourceError::LocalFile)?;
-        let stored_bytes = file.metadata().await.ok().map(|metadata| metadata.len());
         Ok(ObjectBody {
             reader: Box::pin(file),
-            stored_bytes,
         })
     }
 }
@@ -320,7 +312,6 @@ mod tests {
         let mut text = String::new();
         body.reader.read_to_string(&mut text).await.unwrap();
         assert_eq!(text, "{\"Records\":[]}");
-        assert_eq!(body.stored_bytes, Some(14));
     }
 
     #[tokio::test]

@@ -525,7 +525,10 @@ async fn write_request<S: ItemSink>(
             }
             Err(error) => error.message,
         };
-        let delay = match options.retry.next_delay(attempt, options.latest_retry) {
+        let delay = match options
+            .retry
+            .next_delay(attempt, crate::object::time_left(options.latest_retry))
+        {
             Ok(delay) => delay,
             Err(give_up) => {
                 return Err(Unwritten::GaveUp {

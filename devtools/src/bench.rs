@@ -1,16 +1,22 @@
-//! `a4b-dev bench`: the figures of issue 5 on one generated log file, as a Markdown table.
+//! `a4b-dev bench`: the figures of issues 5 and 14 on one generated log file, as a Markdown table.
 //!
 //! Commands are timed here (wall clock from spawn to exit, stdout to /dev/null) and wrapped in
-//! `/usr/bin/time` for their peak resident memory; runs of the compared commands alternate so that
-//! a burst of load from elsewhere does not fall on one of them only; each figure is the median.
-//! The Lambda figures come from the release binary behind the runtime API emulator: its cold start,
-//! and one whole invocation against moto (S3 read, parse, BatchWriteItem) with its peak memory.
+//! `/usr/bin/time` for their CPU time (user + system) and peak resident memory; runs of the
+//! compared commands alternate so that a burst of load from elsewhere does not fall on one of them
+//! only; each figure is the median. The same comparison runs again pinned to one core (`taskset -c
+//! 0` on both commands), as on a Lambda function that gets a fraction of a vCPU. The cost line
+//! turns the dry run's CPU time into Lambda GB-seconds per GB of CloudTrail JSON at the template's
+//! default memory. The Lambda figures come from the release binary behind the runtime API
+//! emulator: its cold start, and one whole invocation against moto (S3 read, parse,
+//! BatchWriteItem) with its peak memory.
 
 use std::fmt::Write as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use flate2::read::MultiGzDecoder;
 use serde_json::{Value, json};
 
 use crate::lambda_process::{LambdaProcess, SpawnError};
@@ -28,6 +34,14 @@ const INVOKE_DEADLINE: Duration = Duration::from_secs(1800);
 const COLD_START_WAIT: Duration = Duration::from_secs(20);
 /// DynamoDB's BatchWriteItem limit.
 const BATCH_LIMIT: u64 = 25;
+/// Lambda gives a function one full vCPU at 1,769 MB and CPU in proportion to memory below that
+/// (AWS Lambda developer guide, "Memory and computing power").
+const MB_PER_VCPU: f64 = 1769.0;
+/// The price of a GB-second on arm64 (the template's architecture) in us-east-1, first pricing
+/// tier, for the cost line.
+const USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// Pins a command to one core.
+const ONE_CORE: [&str; 3] = ["taskset", "-c", "0"];
 
 /// What to measure.
 pub struct BenchPlan {
@@ -37,6 +51,10 @@ pub struct BenchPlan {
     pub double_file: Option<PathBuf>,
     /// A file of one record past `MAX_RECORD_BYTES`: the dry run's memory must stay flat on it.
     pub huge_record_file: Option<PathBuf>,
+    /// A file of one record touching thousands of rooms: the dry run's memory must stay flat on it.
+    pub many_rooms_file: Option<PathBuf>,
+    /// `template.yaml`, for the function's default memory.
+    pub template: PathBuf,
     /// The dry run, as program and arguments; the file is appended.
     pub dry_run: Vec<String>,
     /// The release Lambda binary (`bootstrap`).
@@ -60,8 +78,12 @@ pub enum BenchError {
         status: String,
         stderr: String,
     },
-    #[error("/usr/bin/time gave no peak memory for {0}: install GNU time (apt-get install time)")]
+    #[error(
+        "/usr/bin/time gave no CPU time and peak memory for {0}: install GNU time (apt-get install time)"
+    )]
     NoRss(String),
+    #[error("{0} has no `MemorySize` parameter with a `Default`")]
+    NoMemorySize(PathBuf),
     #[error(transparent)]
     Moto(#[from] MotoError),
     #[error(transparent)]
@@ -79,17 +101,12 @@ fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchEr
     move |source| BenchError::Io { action, source }
 }
 
-/// One run of a command.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    wall: Duration,
-    peak_rss_kib: u64,
-}
-
-/// The medians of several runs.
+/// One run of a command, or the medians of several.
 #[derive(Debug, Clone, Copy)]
 struct Measured {
     wall: Duration,
+    /// User + system CPU time.
+    cpu: Duration,
     peak_rss_kib: u64,
 }
 
@@ -98,22 +115,37 @@ fn median<T: Copy + Ord>(values: &mut [T]) -> Option<T> {
     values.get(values.len() / 2).copied()
 }
 
-fn summarize(runs: &[Run]) -> Option<Measured> {
+/// Each figure's median, on its own.
+fn summarize(runs: &[Measured]) -> Option<Measured> {
     let mut walls: Vec<Duration> = runs.iter().map(|run| run.wall).collect();
+    let mut cpus: Vec<Duration> = runs.iter().map(|run| run.cpu).collect();
     let mut rss: Vec<u64> = runs.iter().map(|run| run.peak_rss_kib).collect();
     Some(Measured {
         wall: median(&mut walls)?,
+        cpu: median(&mut cpus)?,
         peak_rss_kib: median(&mut rss)?,
     })
 }
 
-/// Runs `program args... file > /dev/null` under `/usr/bin/time -f %M`.
-fn run_once(program: &[String], file: &Path) -> Result<Run, BenchError> {
+/// `/usr/bin/time -f '%U %S %M'`'s report: user and system seconds, peak RSS in KiB.
+fn parse_time_report(report: &str) -> Option<(Duration, u64)> {
+    report.lines().rev().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let user: f64 = fields.next()?.parse().ok()?;
+        let system: f64 = fields.next()?.parse().ok()?;
+        let rss: u64 = fields.next()?.parse().ok()?;
+        let cpu = Duration::try_from_secs_f64(user + system).ok()?;
+        fields.next().is_none().then_some((cpu, rss))
+    })
+}
+
+/// Runs `program args... file > /dev/null` under `/usr/bin/time`.
+fn run_once(program: &[String], file: &Path) -> Result<Measured, BenchError> {
     let report = tempfile_path("time");
     let shown = format!("{} {}", program.join(" "), file.display());
     let started = Instant::now();
     let output = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
+        .args(["-f", "%U %S %M", "-o"])
         .arg(&report)
         .args(program)
         .arg(file)
@@ -132,12 +164,12 @@ fn run_once(program: &[String], file: &Path) -> Result<Run, BenchError> {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
-    let peak_rss_kib = report_text
-        .lines()
-        .filter_map(|line| line.trim().parse::<u64>().ok())
-        .next_back()
-        .ok_or(BenchError::NoRss(shown))?;
-    Ok(Run { wall, peak_rss_kib })
+    let (cpu, peak_rss_kib) = parse_time_report(&report_text).ok_or(BenchError::NoRss(shown))?;
+    Ok(Measured {
+        wall,
+        cpu,
+        peak_rss_kib,
+    })
 }
 
 fn tempfile_path(what: &str) -> PathBuf {
@@ -154,13 +186,83 @@ fn measure_alternating(
     for command in commands {
         run_once(command, file)?;
     }
-    let mut all: Vec<Vec<Run>> = vec![Vec::new(); commands.len()];
+    let mut all: Vec<Vec<Measured>> = vec![Vec::new(); commands.len()];
     for _ in 0..runs.max(1) {
         for (command, runs) in commands.iter().zip(all.iter_mut()) {
             runs.push(run_once(command, file)?);
         }
     }
     Ok(all.iter().filter_map(|runs| summarize(runs)).collect())
+}
+
+/// The median of `runs` runs of one command.
+fn measure(command: &[String], file: &Path, runs: usize) -> Result<Option<Measured>, BenchError> {
+    let runs: Vec<Measured> = (0..runs.max(1))
+        .map(|_| run_once(command, file))
+        .collect::<Result<_, _>>()?;
+    Ok(summarize(&runs))
+}
+
+/// `command` pinned to the first core.
+fn on_one_core(command: &[String]) -> Vec<String> {
+    ONE_CORE
+        .iter()
+        .map(|word| (*word).to_owned())
+        .chain(command.iter().cloned())
+        .collect()
+}
+
+/// The length of the gzip file's decompressed text (every member).
+fn json_bytes(file: &Path) -> Result<u64, BenchError> {
+    let gz = std::fs::File::open(file).map_err(io_error(format!("open {}", file.display())))?;
+    let mut decoder = MultiGzDecoder::new(std::io::BufReader::new(gz));
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(io_error(format!("inflate {}", file.display()))(error)),
+        }
+    }
+}
+
+/// The `Default` of the template's `MemorySize` parameter, in MB.
+fn default_memory_mb(template: &str) -> Option<u32> {
+    let mut lines = template
+        .lines()
+        .skip_while(|line| line.trim_end() != "Parameters:");
+    lines.find(|line| line.trim() == "MemorySize:")?;
+    lines
+        .take_while(|line| line.starts_with("    ") || line.trim().is_empty())
+        .find_map(|line| line.trim().strip_prefix("Default:"))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// What a log file costs on Lambda when the function is CPU-bound: at `memory_mb` it gets
+/// `memory_mb / 1769` of a vCPU, so its duration is about its CPU time divided by that share
+/// (CPU time measured on a core of the same speed), and it is billed memory (GB) times duration.
+struct LambdaCost {
+    memory_mb: u32,
+    vcpu_share: f64,
+    /// Estimated duration on Lambda, seconds.
+    duration: f64,
+    gb_seconds_per_json_gb: f64,
+}
+
+impl LambdaCost {
+    fn new(memory_mb: u32, cpu: Duration, json_bytes: u64) -> Self {
+        let vcpu_share = (f64::from(memory_mb) / MB_PER_VCPU).min(1.0);
+        let duration = cpu.as_secs_f64() / vcpu_share;
+        let gb_seconds = f64::from(memory_mb) / 1024.0 * duration;
+        Self {
+            memory_mb,
+            vcpu_share,
+            duration,
+            gb_seconds_per_json_gb: gb_seconds / (json_bytes as f64 / 1e9),
+        }
+    }
 }
 
 /// The environment the function gets besides the runtime API's: its settings and a local AWS.
@@ -313,13 +415,51 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "yes" } else { "**no**" }
 }
 
+fn wall_ratio(a: &Measured, b: &Measured) -> f64 {
+    a.wall.as_secs_f64() / b.wall.as_secs_f64()
+}
+
+fn cpu_ratio(a: &Measured, b: &Measured) -> f64 {
+    a.cpu.as_secs_f64() / b.cpu.as_secs_f64()
+}
+
+/// One command's row: wall, CPU (user + system) and peak RSS.
+fn command_row(out: &mut String, name: &str, measured: &Measured) {
+    let _ = writeln!(
+        out,
+        "| {name}: wall / CPU (user + sys) / peak RSS | {} / {} / {} | | |",
+        seconds(measured.wall),
+        seconds(measured.cpu),
+        mib(measured.peak_rss_kib)
+    );
+}
+
+/// The dry run's peak memory on a file made to inflate it, against the function's 64 MiB.
+fn memory_row(out: &mut String, what: &str, measured: Option<Measured>) {
+    if let Some(measured) = measured {
+        let _ = writeln!(
+            out,
+            "| dry run on {what}: wall / peak RSS | {} / {} | < 64 MiB | {} |",
+            seconds(measured.wall),
+            mib(measured.peak_rss_kib),
+            verdict(measured.peak_rss_kib < 64 * 1024)
+        );
+    }
+}
+
 /// Runs everything and returns the Markdown report.
 pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let file_bytes = std::fs::metadata(&plan.file)
         .map_err(io_error(format!("read {}", plan.file.display())))?
         .len();
+    let json_bytes = json_bytes(&plan.file)?;
+    let template = std::fs::read_to_string(&plan.template)
+        .map_err(io_error(format!("read {}", plan.template.display())))?;
+    let memory_mb = default_memory_mb(&template)
+        .ok_or_else(|| BenchError::NoMemorySize(plan.template.clone()))?;
+    let libdeflate_command = vec!["libdeflate-gunzip".to_owned(), "-c".to_owned()];
     let commands = vec![
-        vec!["libdeflate-gunzip".to_owned(), "-c".to_owned()],
+        libdeflate_command.clone(),
         vec!["gzip".to_owned(), "-dc".to_owned()],
         plan.dry_run.clone(),
     ];
@@ -328,23 +468,33 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let [libdeflate, gzip, dry_run] = measured.as_slice() else {
         return Err(BenchError::NoRss("a command".to_owned()));
     };
+    eprintln!("measuring libdeflate-gunzip and the dry run on one core...");
+    let one_core = measure_alternating(
+        &[on_one_core(&libdeflate_command), on_one_core(&plan.dry_run)],
+        &plan.file,
+        plan.runs,
+    )?;
+    let [libdeflate_one_core, dry_run_one_core] = one_core.as_slice() else {
+        return Err(BenchError::NoRss("a command on one core".to_owned()));
+    };
     let double = match &plan.double_file {
         Some(double_file) => {
             eprintln!("measuring the dry run on the doubled file...");
-            let runs: Vec<Run> = (0..plan.runs.max(1))
-                .map(|_| run_once(&plan.dry_run, double_file))
-                .collect::<Result<_, _>>()?;
-            summarize(&runs)
+            measure(&plan.dry_run, double_file, plan.runs)?
         }
         None => None,
     };
     let huge_record = match &plan.huge_record_file {
         Some(huge_record_file) => {
             eprintln!("measuring the dry run on one huge record...");
-            let runs: Vec<Run> = (0..plan.runs.max(1))
-                .map(|_| run_once(&plan.dry_run, huge_record_file))
-                .collect::<Result<_, _>>()?;
-            summarize(&runs)
+            measure(&plan.dry_run, huge_record_file, plan.runs)?
+        }
+        None => None,
+    };
+    let many_rooms = match &plan.many_rooms_file {
+        Some(many_rooms_file) => {
+            eprintln!("measuring the dry run on one record touching thousands of rooms...");
+            measure(&plan.dry_run, many_rooms_file, plan.runs)?
         }
         None => None,
     };
@@ -360,46 +510,58 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
         Some(handler_run(&plan.lambda_binary, &plan.file).await?)
     };
 
-    let ratio = |a: &Measured, b: &Measured| a.wall.as_secs_f64() / b.wall.as_secs_f64();
-    let vs_libdeflate = ratio(dry_run, libdeflate);
-    let vs_gzip = ratio(dry_run, gzip);
+    let vs_libdeflate = wall_ratio(dry_run, libdeflate);
+    let vs_gzip = wall_ratio(dry_run, gzip);
+    let cpu_vs_libdeflate = cpu_ratio(dry_run, libdeflate);
+    let one_core_vs_libdeflate = wall_ratio(dry_run_one_core, libdeflate_one_core);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "File: {} ({:.1} MB gzipped); median of {} runs.\n",
+        "File: {} ({:.1} MB gzipped, {:.1} MB of JSON); median of {} runs; dry run: `{}`.\n",
         plan.file.display(),
         file_bytes as f64 / 1e6,
-        plan.runs
+        json_bytes as f64 / 1e6,
+        plan.runs,
+        plan.dry_run.join(" ")
     );
     let _ = writeln!(out, "| measure | value | target | met |");
     let _ = writeln!(out, "|---|---|---|---|");
+    command_row(&mut out, "`libdeflate-gunzip -c`", libdeflate);
+    command_row(&mut out, "`gzip -dc`", gzip);
+    command_row(&mut out, "dry run", dry_run);
     let _ = writeln!(
         out,
-        "| `libdeflate-gunzip -c` wall / peak RSS | {} / {} | | |",
-        seconds(libdeflate.wall),
-        mib(libdeflate.peak_rss_kib)
+        "| dry run / libdeflate-gunzip, CPU time | {cpu_vs_libdeflate:.2}x | <= 1.0x | {} |",
+        verdict(cpu_vs_libdeflate <= 1.0)
     );
     let _ = writeln!(
         out,
-        "| `gzip -dc` wall / peak RSS | {} / {} | | |",
-        seconds(gzip.wall),
-        mib(gzip.peak_rss_kib)
+        "| dry run / libdeflate-gunzip, wall, two cores | {vs_libdeflate:.2}x | <= 0.9x | {} |",
+        verdict(vs_libdeflate <= 0.9)
     );
     let _ = writeln!(
         out,
-        "| dry run wall / peak RSS | {} / {} | | |",
-        seconds(dry_run.wall),
-        mib(dry_run.peak_rss_kib)
-    );
-    let _ = writeln!(
-        out,
-        "| dry run / libdeflate-gunzip | {vs_libdeflate:.2}x | <= 1.25x | {} |",
-        verdict(vs_libdeflate <= 1.25)
-    );
-    let _ = writeln!(
-        out,
-        "| dry run / gzip -dc | {vs_gzip:.2}x | <= 0.40x | {} |",
+        "| dry run / gzip -dc, wall | {vs_gzip:.2}x | <= 0.40x | {} |",
         verdict(vs_gzip <= 0.4)
+    );
+    command_row(
+        &mut out,
+        "one core (`taskset -c 0`): `libdeflate-gunzip -c`",
+        libdeflate_one_core,
+    );
+    command_row(&mut out, "one core: dry run", dry_run_one_core);
+    let _ = writeln!(
+        out,
+        "| dry run / libdeflate-gunzip, wall, one core | {one_core_vs_libdeflate:.2}x | <= 1.1x | {} |",
+        verdict(one_core_vs_libdeflate <= 1.1)
+    );
+    let cost = LambdaCost::new(memory_mb, dry_run.cpu, json_bytes);
+    let _ = writeln!(
+        out,
+        "| Lambda cost at the template's default {} MB: GB-seconds per GB of CloudTrail JSON | {:.2} GB-s (${:.3} per TB) | | |",
+        cost.memory_mb,
+        cost.gb_seconds_per_json_gb,
+        cost.gb_seconds_per_json_gb * USD_PER_GB_SECOND * 1000.0
     );
     let _ = writeln!(
         out,
@@ -417,15 +579,16 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
             verdict(flat)
         );
     }
-    if let Some(huge_record) = huge_record {
-        let _ = writeln!(
-            out,
-            "| dry run on one record past `MAX_RECORD_BYTES` (`a4b-dev huge-record`): wall / peak RSS | {} / {} | < 64 MiB | {} |",
-            seconds(huge_record.wall),
-            mib(huge_record.peak_rss_kib),
-            verdict(huge_record.peak_rss_kib < 64 * 1024)
-        );
-    }
+    memory_row(
+        &mut out,
+        "one record past `MAX_RECORD_BYTES` (`a4b-dev huge-record`)",
+        huge_record,
+    );
+    memory_row(
+        &mut out,
+        "one record touching thousands of rooms (`a4b-dev many-rooms`)",
+        many_rooms,
+    );
     let _ = writeln!(
         out,
         "| cold start (spawn to first `GET /next`) | {:.1} ms | <= 30 ms | {} |",
@@ -484,5 +647,71 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
             }
         }
     }
+    let _ = writeln!(
+        out,
+        "\nCost: at {} MB Lambda gives {:.2} of a vCPU ({} / {MB_PER_VCPU} MB), so a CPU-bound \
+         run lasts about its CPU time / {:.2}: the dry run's {} of CPU is about {:.2} s there, \
+         billed {:.3} GB x that for {:.3} GB of JSON; price ${USD_PER_GB_SECOND} per GB-s (arm64). \
+         The CPU time is this machine's: a Graviton core's differs.",
+        cost.memory_mb,
+        cost.vcpu_share,
+        cost.memory_mb,
+        cost.vcpu_share,
+        seconds(dry_run.cpu),
+        cost.duration,
+        f64::from(cost.memory_mb) / 1024.0,
+        json_bytes as f64 / 1e9
+    );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_memory_is_read_from_the_templates_memory_size_parameter() {
+        let template =
+            std::fs::read_to_string(crate::moto::workspace_root().join("template.yaml")).unwrap();
+        let parameter = template
+            .split("\n  MemorySize:\n")
+            .nth(1)
+            .and_then(|rest| {
+                rest.lines()
+                    .find_map(|line| line.trim().strip_prefix("Default:"))
+            })
+            .map(|value| value.trim().parse::<u32>().unwrap());
+        assert_eq!(default_memory_mb(&template), parameter);
+        assert!(parameter.is_some());
+    }
+
+    #[test]
+    fn a_memory_size_without_default_is_none() {
+        let template =
+            "Parameters:\n  MemorySize:\n    Type: Number\n  Timeout:\n    Default: 300\n";
+        assert_eq!(default_memory_mb(template), None);
+    }
+
+    #[test]
+    fn the_time_report_gives_user_plus_system_time_and_peak_rss() {
+        let report = "Command exited with non-zero status 0\n0.25 0.05 12345\n";
+        let (cpu, rss) = parse_time_report(report).unwrap();
+        assert_eq!(cpu, Duration::from_millis(300));
+        assert_eq!(rss, 12345);
+        assert!(parse_time_report("12345\n").is_none());
+    }
+
+    #[test]
+    fn at_a_third_of_a_vcpu_a_second_of_cpu_is_billed_three_seconds_of_memory() {
+        let memory_mb = 1769 / 3;
+        let cost = LambdaCost::new(memory_mb, Duration::from_secs(1), 1_000_000_000);
+        assert!((cost.duration - 3.0).abs() < 0.01, "{}", cost.duration);
+        let expected = f64::from(memory_mb) / 1024.0 * cost.duration;
+        assert!((cost.gb_seconds_per_json_gb - expected).abs() < 1e-9);
+        // A full vCPU at most: more memory does not make a CPU-bound run shorter.
+        assert_eq!(
+            LambdaCost::new(4096, Duration::from_secs(1), 1).vcpu_share,
+            1.0
+        );
+    }
 }

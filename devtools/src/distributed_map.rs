@@ -22,7 +22,6 @@
 //!   `Output` (or `Error` and `Cause`) as JSON text.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,12 +30,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::http_server;
 use crate::runtime_api::{InvokeError, Outcome, RuntimeApi};
 
 /// How long one child's invocation may take before it counts as `Lambda.Unknown`.
@@ -150,7 +149,7 @@ impl MapRunner {
             executions: Mutex::default(),
             next: Mutex::new(1),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&state)));
+        let server = tokio::spawn(http_server::serve(listener, Arc::clone(&state), route));
         Ok(MapRunner {
             address,
             state,
@@ -219,26 +218,6 @@ impl RunnerState {
 }
 
 // ---- the Step Functions API (awsJson1_0) ----------------------------------------------------------
-
-async fn serve(listener: TcpListener, state: Arc<RunnerState>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            continue;
-        };
-        while connections.try_join_next().is_some() {}
-        let state = Arc::clone(&state);
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(route(request, state).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
 
 async fn route(request: Request<Incoming>, state: Arc<RunnerState>) -> Response<Full<Bytes>> {
     let target = request

@@ -11,7 +11,6 @@
 //! same seed, whatever the timing.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -27,10 +26,11 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::{Sleep, sleep};
 
 use crate::a4b_records::Rng;
+use crate::http_server;
 
 /// The requests the proxy can fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -253,7 +253,11 @@ impl FaultProxy {
             upstream,
             schedule: Mutex::new(schedule),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&state)));
+        let server = tokio::spawn(http_server::serve(
+            listener,
+            Arc::clone(&state),
+            |request, state| async move { handle(&state, request).await },
+        ));
         Ok(FaultProxy {
             address,
             state,
@@ -293,29 +297,6 @@ fn lock(schedule: &Mutex<Schedule>) -> MutexGuard<'_, Schedule> {
     schedule
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-async fn serve(listener: TcpListener, state: Arc<ProxyState>) {
-    // Connections die with the server task (JoinSet aborts them on drop).
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let state = Arc::clone(&state);
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(handle(&state, request).await) }
-            });
-            // A connection the client or a fault drops ends here; nothing to report.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-        // Reap finished connections so the set does not grow with the test.
-        while connections.try_join_next().is_some() {}
-    }
 }
 
 async fn handle(state: &ProxyState, request: Request<Incoming>) -> Response<ProxyBody> {

@@ -7,17 +7,19 @@ pub mod a4b_records;
 pub mod bench;
 pub mod distributed_map;
 pub mod fault_proxy;
+mod http_server;
 pub mod huge_record;
 pub mod lambda_process;
 pub mod large_trail;
 pub mod local;
+pub mod many_rooms;
 pub mod moto;
 pub mod runtime_api;
 pub mod samples;
 pub mod scenario;
 /// The table's time index, the very file the function's crate compiles (devtools cannot depend on
 /// it: it is one of its dev-dependencies), so that the emulator's table matches the template.
-#[path = "../../src/time_index.rs"]
+#[path = "../../core/src/time_index.rs"]
 pub mod time_index;
 
 pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};

@@ -7,7 +7,6 @@
 //! deadline.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,11 +18,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
+
+use crate::http_server;
 
 const API_PREFIX: &str = "/2018-06-01/runtime";
 /// Lambda's limit on a synchronous response and on an error document.
@@ -134,7 +134,11 @@ impl RuntimeApi {
             function_name: Mutex::new(DEFAULT_FUNCTION_NAME.to_owned()),
             next_request: AtomicU64::new(1),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&state)));
+        let server = tokio::spawn(http_server::serve(
+            listener,
+            Arc::clone(&state),
+            |request, state| async move { route(request, &state).await },
+        ));
         Ok(Self {
             address,
             state,
@@ -269,28 +273,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-async fn serve(listener: TcpListener, state: Arc<State>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            continue;
-        };
-        // Reap finished connections so the set does not grow.
-        while connections.try_join_next().is_some() {}
-        let state = Arc::clone(&state);
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(route(request, &state).await) }
-            });
-            // A runtime that disconnects mid-poll is not our problem to report.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }
 
 async fn route(request: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {

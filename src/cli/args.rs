@@ -4,7 +4,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use super::output::Format;
 use super::time_range::{TimeBound, parse_time_bound};
-use crate::notification::{S3Prefix, parse_s3_prefix};
+use crate::cli::s3_uri::{S3Prefix, parse_s3_prefix};
 
 /// The command line as `main` parses it. On a terminal clap wraps the help to its width; anywhere
 /// else (a pipe, a file, `less`) nothing is wrapped, so an example is never cut between an option

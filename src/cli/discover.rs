@@ -10,7 +10,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use jiff::civil::Date;
 
 use super::error::{AwsTarget, CliError, aws_error};
-use crate::log_key::{self, TrailLogLocation};
+use crate::cli::trail_location::TrailLogLocation;
+use crate::log_key::{self, is_account_id};
 
 /// Day folders listed at once.
 const DAY_LISTINGS_IN_FLIGHT: usize = 16;
@@ -264,10 +265,6 @@ fn last_segment(folder: &str) -> &str {
         .unwrap_or_default()
 }
 
-fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit())
-}
-
 /// A folder name of exactly `digits` digits, as a number.
 fn number<T: std::str::FromStr>(text: &str, digits: usize) -> Option<T> {
     (text.len() == digits && text.bytes().all(|byte| byte.is_ascii_digit()))
@@ -342,33 +339,25 @@ impl S3Listing {
 
 impl S3Listing {
     /// Calls `on_page` with every page of the listing of `prefix` (grouped at `/` with
-    /// `delimiter`), following the continuation tokens.
+    /// `delimiter`), as the SDK's paginator follows the continuation tokens.
     async fn each_page(
         &self,
         prefix: &str,
         delimiter: Option<&str>,
         mut on_page: impl FnMut(&ListObjectsV2Output),
     ) -> Result<(), CliError> {
-        let mut continuation = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_delimiter(delimiter.map(str::to_owned))
-                .set_continuation_token(continuation.take())
-                .send()
-                .await
-                .map_err(|error| self.error(&error))?;
-            on_page(&page);
-            match page.next_continuation_token() {
-                Some(token) if page.is_truncated() == Some(true) => {
-                    continuation = Some(token.to_owned());
-                }
-                _ => return Ok(()),
-            }
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_delimiter(delimiter.map(str::to_owned))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            on_page(&page.map_err(|error| self.error(&error))?);
         }
+        Ok(())
     }
 }
 

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
+use crate::cli::s3_uri::parse_s3_uri;
 use crate::log_key;
-use crate::notification::parse_s3_uri;
 use crate::source::ObjectLocation;
 
 /// What the command line names.

@@ -36,11 +36,13 @@ mod progress;
 mod query;
 mod report;
 mod room_history;
+mod s3_uri;
 mod source;
 mod summaries;
 mod table_reader;
 mod time_range;
 mod timeline;
+mod trail_location;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

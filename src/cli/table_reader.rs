@@ -149,6 +149,8 @@ impl TableReader {
             resource: &resource,
             region: &self.region,
         };
+        // Paged by hand rather than with the SDK's paginator, which sends one fixed request: here
+        // each page's Limit shrinks to the items still wanted, so that `--limit 10` reads no more.
         let mut items = Vec::new();
         let mut start_key = None;
         loop {

@@ -16,10 +16,7 @@ use crate::keys::{PARTITION_KEY, SORT_KEY};
 use crate::retry::RetryPolicy;
 use crate::writer::BATCH_SIZE;
 
-/// The `pk` prefixes of what earlier versions wrote besides the events: per-file markers and
-/// summary guards (`FILE#<source_object>`) and the room/user summaries (`SUMMARY#ROOM`,
-/// `SUMMARY#USER`). No command reads them any more.
-pub const LEGACY_PK_PREFIXES: [&str; 2] = ["FILE#", "SUMMARY#"];
+pub use crate::keys::LEGACY_PK_PREFIXES;
 
 /// Attempts of one batch of deletions whose items DynamoDB leaves unprocessed (throttling), and the
 /// backoff between them: the writer's budget.

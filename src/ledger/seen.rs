@@ -25,10 +25,7 @@ use crate::keys::{MAX_SORT_KEY_BYTES, ROOM_PREFIX, USER_PREFIX};
 
 /// Shards per kind. Part of the table's format: readers query `0..SEEN_SHARDS`.
 pub const SEEN_SHARDS: u32 = 64;
-/// `pk` prefix of the rooms' seen items.
-pub const SEEN_ROOM_PK_PREFIX: &str = "SEEN#ROOM#";
-/// `pk` prefix of the users' seen items.
-pub const SEEN_USER_PK_PREFIX: &str = "SEEN#USER#";
+pub use crate::keys::{SEEN_ROOM_PK_PREFIX, SEEN_USER_PK_PREFIX};
 /// The attribute holding the whole room ARN or user key when it is too long for a sort key.
 pub const SEEN_NAME_ATTRIBUTE: &str = "name";
 
@@ -91,10 +88,7 @@ pub fn seen_item(event_pk: &str) -> Option<Item> {
     }
     // A name too long for a sort key (a partition key may be twice as long): a prefix made unique
     // by the hash of the whole, which the item keeps in full.
-    let mut end = SHORTENED_NAME_BYTES;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = name.floor_char_boundary(SHORTENED_NAME_BYTES);
     let prefix = name.get(..end).unwrap_or_default();
     let mut item = Item::new(pk, format!("{prefix}#{hash:016x}"));
     item.attributes

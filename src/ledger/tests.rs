@@ -3,36 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::*;
 use crate::config::Config;
+use crate::memory::MemorySource;
 use crate::notification::ObjectRef;
 use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
-use crate::source::{ObjectBody, ObjectLocation, ObjectSource, SourceError};
+use crate::source::ObjectLocation;
 use crate::summary::ObjectCounts;
-
-/// Log files in memory, by the name they are opened under (`s3://…` or `file://…`).
-#[derive(Debug, Clone, Default)]
-struct MemorySource {
-    objects: Arc<BTreeMap<String, Vec<u8>>>,
-}
-
-impl ObjectSource for MemorySource {
-    async fn open(&self, object: &ObjectLocation) -> Result<ObjectBody, SourceError> {
-        let bytes = self
-            .objects
-            .get(&object.to_string())
-            .cloned()
-            .ok_or(SourceError::NotFound)?;
-        Ok(ObjectBody {
-            stored_bytes: Some(bytes.len() as u64),
-            reader: Box::pin(std::io::Cursor::new(bytes)),
-        })
-    }
-}
 
 fn room(name: &str) -> String {
     format!("arn:aws:a4b:us-east-1:123456789012:room/{name}")
@@ -108,14 +88,11 @@ fn sample() -> (MemorySource, [TwoNames; 2]) {
         a4b_record("e5", "2023-04-30T08:00:00Z", "bob", &["r2"]),
     ]);
     let files = [two_names("first"), two_names("second")];
-    let mut objects = BTreeMap::new();
+    let source = MemorySource::default();
     for (names, bytes) in files.iter().zip([first, second]) {
-        objects.insert(names.s3.to_string(), bytes.clone());
-        objects.insert(names.local.to_string(), bytes);
+        source.put_at(names.s3.clone(), bytes.clone());
+        source.put_at(names.local.clone(), bytes);
     }
-    let source = MemorySource {
-        objects: Arc::new(objects),
-    };
     (source, files)
 }
 
@@ -237,9 +214,8 @@ async fn a_file_costs_one_request_per_25_event_and_seen_items() {
         })
         .collect();
     let names = two_names("busy");
-    let source = MemorySource {
-        objects: Arc::new(BTreeMap::from([(names.s3.to_string(), log_file(&records))])),
-    };
+    let source = MemorySource::default();
+    source.put_at(names.s3.clone(), log_file(&records));
     let table = MemoryTable::default();
     let counts = processed(
         pipeline(source, &table, SeenItems)
@@ -260,12 +236,11 @@ async fn a_file_costs_one_request_per_25_event_and_seen_items() {
 #[tokio::test]
 async fn a_file_without_a4b_records_costs_no_request() {
     let names = two_names("quiet");
-    let source = MemorySource {
-        objects: Arc::new(BTreeMap::from([(
-            names.s3.to_string(),
-            log_file(&[other_record("x1"), other_record("x2")]),
-        )])),
-    };
+    let source = MemorySource::default();
+    source.put_at(
+        names.s3.clone(),
+        log_file(&[other_record("x1"), other_record("x2")]),
+    );
     let table = MemoryTable::default();
     let counts = processed(
         pipeline(source, &table, SeenItems)

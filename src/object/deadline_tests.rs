@@ -72,10 +72,7 @@ impl ObjectSource for Arc<ScriptedSource> {
                     ))
                 }
             };
-        Ok(ObjectBody {
-            reader,
-            stored_bytes: None,
-        })
+        Ok(ObjectBody { reader })
     }
 }
 

@@ -1,60 +1,14 @@
-//! S3 Batch Operations, invocation schemas 1.0 and 2.0: one result per task, `Succeeded`,
-//! `TemporaryFailure` (a retry may fix it) or `PermanentFailure`, with a `resultString` for the
-//! job's completion report.
-//!
-//! Modelled here rather than with `aws_lambda_events`' `S3BatchJobEvent`, which knows schema 1.0
-//! only: 2.0 names the bucket in `s3Bucket` (not `s3BucketArn`) and carries `job.userArguments`.
+//! S3 Batch Operations: one result per task, `Succeeded`, `TemporaryFailure` (a retry may fix it)
+//! or `PermanentFailure`, with a `resultString` for the job's completion report.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use tracing::info;
+use a4b_audit_core::trigger::s3_batch::BatchJob;
+use serde::Serialize;
 
-use super::PayloadError;
-use crate::invocation::{Delivery, Invocation, KeyForm};
-use crate::notification::{self, IgnoreReason, Notification, ObjectRef};
+use crate::invocation::Invocation;
 use crate::object::ObjectOutcome;
-
-const TASK_WITHOUT_BUCKET: IgnoreReason = IgnoreReason::MissingBucket {
-    field: "s3Bucket` or `s3BucketArn",
-};
 
 /// Characters of a `resultString`, at most: the completion report is for people.
 const RESULT_STRING_CHARS: usize = 1_000;
-
-/// One invocation of a Batch Operations job.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchJob {
-    invocation_schema_version: String,
-    invocation_id: String,
-    #[serde(default)]
-    job: Job,
-    tasks: Vec<Task>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Job {
-    #[serde(default)]
-    id: Option<String>,
-    /// Schema 2.0: the job's user arguments. The function takes none; they are logged.
-    #[serde(default)]
-    user_arguments: Option<Map<String, Value>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Task {
-    task_id: String,
-    /// Form-URL-encoded (`+` is a space).
-    s3_key: String,
-    /// Schema 1.0: `arn:aws:s3:::bucket`.
-    #[serde(default)]
-    s3_bucket_arn: Option<String>,
-    /// Schema 2.0.
-    #[serde(default)]
-    s3_bucket: Option<String>,
-}
 
 /// The response S3 Batch Operations reads.
 #[derive(Debug, Serialize)]
@@ -81,88 +35,35 @@ pub enum ResultCode {
     PermanentFailure,
 }
 
-impl BatchJob {
-    pub(super) fn from_payload(payload: Value) -> Result<Self, PayloadError> {
-        let job: BatchJob =
-            serde_json::from_value(payload).map_err(|error| PayloadError::Malformed {
-                kind: "an S3 Batch Operations invocation",
-                reason: error.to_string(),
-            })?;
-        info!(
-            schema = %job.invocation_schema_version,
-            job_id = job.job.id.as_deref().unwrap_or(""),
-            tasks = job.tasks.len(),
-            user_arguments = job.job.user_arguments.as_ref().map_or(0, Map::len),
-            "S3 Batch Operations invocation"
-        );
-        Ok(job)
+/// One result per task, in the order of the tasks, echoing the schema version and id.
+pub(super) fn respond(job: &BatchJob, invocation: &Invocation) -> BatchJobResponse {
+    let results = job
+        .tasks()
+        .enumerate()
+        .map(|(index, (task_id, object))| {
+            let (result_code, result_string) = match invocation.objects_of(index).next() {
+                Some(report) => task_result(&report.outcome),
+                None => match object {
+                    Err(reason) => (ResultCode::PermanentFailure, reason.to_string()),
+                    Ok(object) => (
+                        ResultCode::PermanentFailure,
+                        format!("{object} was not processed: this is a bug, please report it"),
+                    ),
+                },
+            };
+            TaskResult {
+                task_id: task_id.to_owned(),
+                result_code,
+                result_string: at_most(result_string, RESULT_STRING_CHARS),
+            }
+        })
+        .collect();
+    BatchJobResponse {
+        invocation_schema_version: job.schema_version().to_owned(),
+        treat_missing_keys_as: ResultCode::PermanentFailure,
+        invocation_id: job.invocation_id().to_owned(),
+        results,
     }
-
-    pub(super) fn deliveries(&self) -> Vec<Delivery> {
-        self.tasks
-            .iter()
-            .map(|task| Delivery {
-                id: task.task_id.clone(),
-                message_bytes: 0,
-                notification: Notification::one(task.object()),
-                keys: KeyForm::AsNamed,
-            })
-            .collect()
-    }
-
-    /// One result per task, in the order of the tasks, echoing the schema version and id.
-    pub(super) fn respond(&self, invocation: &Invocation) -> BatchJobResponse {
-        let results = self
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(index, task)| {
-                let (result_code, result_string) = match invocation.objects_of(index).next() {
-                    Some(report) => task_result(&report.outcome),
-                    None => match task.object() {
-                        Err(reason) => (ResultCode::PermanentFailure, reason.to_string()),
-                        Ok(object) => (
-                            ResultCode::PermanentFailure,
-                            format!("{object} was not processed: this is a bug, please report it"),
-                        ),
-                    },
-                };
-                TaskResult {
-                    task_id: task.task_id.clone(),
-                    result_code,
-                    result_string: at_most(result_string, RESULT_STRING_CHARS),
-                }
-            })
-            .collect();
-        BatchJobResponse {
-            invocation_schema_version: self.invocation_schema_version.clone(),
-            treat_missing_keys_as: ResultCode::PermanentFailure,
-            invocation_id: self.invocation_id.clone(),
-            results,
-        }
-    }
-}
-
-impl Task {
-    fn object(&self) -> Result<ObjectRef, IgnoreReason> {
-        let bucket = match (&self.s3_bucket, &self.s3_bucket_arn) {
-            (Some(bucket), _) if !bucket.is_empty() => bucket.clone(),
-            (_, Some(arn)) => bucket_of_arn(arn).ok_or(TASK_WITHOUT_BUCKET)?,
-            _ => return Err(TASK_WITHOUT_BUCKET),
-        };
-        if self.s3_key.is_empty() {
-            return Err(IgnoreReason::EmptyKey);
-        }
-        let key = notification::form_decode_key(&self.s3_key)?;
-        Ok(ObjectRef { bucket, key })
-    }
-}
-
-/// `arn:<partition>:s3:::bucket` -> `bucket`.
-fn bucket_of_arn(arn: &str) -> Option<String> {
-    let (prefix, bucket) = arn.split_once(":::")?;
-    let is_s3_arn = prefix.starts_with("arn:") && prefix.ends_with(":s3");
-    (is_s3_arn && !bucket.is_empty() && !bucket.contains('/')).then(|| bucket.to_owned())
 }
 
 /// The result of the task whose object ended as `outcome`.
@@ -192,10 +93,11 @@ fn at_most(mut text: String, chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::invocation::ObjectReport;
+    use crate::notification::ObjectRef;
     use crate::object::{ObjectError, ObjectFailure};
     use crate::source::{ObjectLocation, SourceError};
     use crate::summary::{InvocationSummary, ObjectCounts};
@@ -211,10 +113,6 @@ mod tests {
         }
     }
 
-    fn objects_of(job: &BatchJob) -> Vec<Result<ObjectRef, IgnoreReason>> {
-        job.tasks.iter().map(Task::object).collect()
-    }
-
     fn with_key(schema: &str, key: &str) -> Value {
         let mut payload = reference(&format!("events/s3-batch-operations-schema-{schema}.json"));
         payload["tasks"][0]["s3Key"] = json!(key);
@@ -222,15 +120,16 @@ mod tests {
     }
 
     /// The response when the only task's object ended as `outcome`.
-    fn respond(payload: Value, outcome: ObjectOutcome) -> Value {
+    fn response_to(payload: Value, outcome: ObjectOutcome) -> Value {
         let job = job(payload);
-        let object = job.tasks[0].object().unwrap();
+        let (_, object) = job.tasks().next().unwrap();
+        let object = object.unwrap();
         let invocation = Invocation {
             summary: InvocationSummary::default(),
             objects: vec![ObjectReport { object, outcome }],
             named: vec![vec![0]],
         };
-        serde_json::to_value(Response::S3Batch(job.respond(&invocation))).unwrap()
+        serde_json::to_value(Response::S3Batch(respond(&job, &invocation))).unwrap()
     }
 
     fn failed(error: ObjectError) -> ObjectOutcome {
@@ -245,46 +144,8 @@ mod tests {
     }
 
     #[test]
-    fn schema_1_names_the_bucket_by_its_arn() {
-        let job = job(reference("events/s3-batch-operations-schema-1.0.json"));
-        assert_eq!(
-            objects_of(&job),
-            [Ok(ObjectRef {
-                bucket: "powertools-dataset".to_owned(),
-                key: "prefix/dataset/dataset.20231222.json.gz".to_owned(),
-            })]
-        );
-    }
-
-    #[test]
-    fn schema_2_names_the_bucket_and_carries_user_arguments() {
-        let job = job(reference("events/s3-batch-operations-schema-2.0.json"));
-        assert_eq!(
-            objects_of(&job)[0].as_ref().unwrap().bucket,
-            "powertools-dataset"
-        );
-        assert_eq!(
-            job.job.user_arguments.as_ref().map(Map::len),
-            Some(2),
-            "{job:?}"
-        );
-    }
-
-    #[test]
-    fn keys_are_form_url_decoded_plus_as_space_and_percent_2b_as_plus() {
-        for schema in ["1.0", "2.0"] {
-            let job = job(with_key(schema, "trail+logs/team%2Ba4b/x.json.gz"));
-            assert_eq!(
-                objects_of(&job)[0].as_ref().unwrap().key,
-                "trail logs/team+a4b/x.json.gz",
-                "{schema}"
-            );
-        }
-    }
-
-    #[test]
     fn a_task_for_a_digest_file_succeeds_as_skipped() {
-        let response = respond(
+        let response = response_to(
             with_key("2.0", DIGEST_KEY),
             ObjectOutcome::Skipped("digest file"),
         );
@@ -306,7 +167,7 @@ mod tests {
     #[test]
     fn result_codes_separate_what_a_retry_may_fix_from_what_it_cannot() {
         let payload = || reference("events/s3-batch-operations-schema-1.0.json");
-        let code = |outcome| respond(payload(), outcome)["results"][0]["resultCode"].clone();
+        let code = |outcome| response_to(payload(), outcome)["results"][0]["resultCode"].clone();
         assert_eq!(
             code(ObjectOutcome::Processed(ObjectCounts::default())),
             "Succeeded"
@@ -329,7 +190,7 @@ mod tests {
             code(failed(ObjectError::Source(SourceError::AccessDenied))),
             "PermanentFailure"
         );
-        let response = respond(
+        let response = response_to(
             payload(),
             failed(ObjectError::Source(SourceError::NotFound)),
         );
@@ -342,19 +203,20 @@ mod tests {
         let mut payload = reference("events/s3-batch-operations-schema-1.0.json");
         payload["tasks"][0]["s3BucketArn"] = json!("not-an-arn");
         let job = job(payload);
+        let (_, no_bucket) = job.tasks().next().unwrap();
         let invocation = Invocation {
             summary: InvocationSummary::default(),
             objects: Vec::new(),
             named: vec![Vec::new()],
         };
-        let response = job.respond(&invocation);
+        let response = respond(&job, &invocation);
         assert_eq!(
             response.results[0].result_code,
             ResultCode::PermanentFailure
         );
         assert_eq!(
             response.results[0].result_string,
-            TASK_WITHOUT_BUCKET.to_string()
+            no_bucket.unwrap_err().to_string()
         );
     }
 }

@@ -254,7 +254,7 @@ fn watches_the_failure_queue(alarm: &Alarm, metric: &str, statistic: &str) {
     assert_watches(alarm, ("AWS/SQS", metric, statistic), dimension);
 }
 
-/// The function's own metric: namespace, name and dimension as src/metrics.rs writes them.
+/// The function's own metric: namespace, name and dimension as core/src/metrics.rs writes them.
 fn assert_is_an_emitted_metric(watched: &Watched) {
     assert_eq!(watched.namespace, NAMESPACE);
     let emitted: Vec<&str> = invocation_metrics(&Default::default())

@@ -4,6 +4,7 @@
 mod alarms;
 mod backfill;
 mod cfn;
+mod dependencies;
 mod lint_gate;
 mod logging;
 mod operations;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use a4b_audit_devtools::moto::workspace_root;
-use a4b_audit_devtools::{bench, huge_record, large_trail, local, samples};
+use a4b_audit_devtools::{bench, huge_record, large_trail, local, many_rooms, samples};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -53,6 +53,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a gzipped log file of one A4B record naming thousands of rooms, for the benchmark's
+    /// memory check.
+    ManyRooms {
+        /// How many rooms the record names.
+        #[arg(long, default_value_t = many_rooms::DEFAULT_ROOMS)]
+        rooms: u32,
+        /// The gzip file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Measure issue 5's figures on a generated log file and print them as a Markdown table.
     Bench {
         /// The gzipped log file (`a4b-dev large-trail`).
@@ -71,6 +81,10 @@ enum Command {
         /// memory on it is checked too.
         #[arg(long)]
         huge_record_file: Option<PathBuf>,
+        /// A file of one record touching thousands of rooms (`a4b-dev many-rooms`): the dry run's
+        /// peak memory on it is checked too.
+        #[arg(long)]
+        many_rooms_file: Option<PathBuf>,
         /// Leave out the run of the handler against moto.
         #[arg(long)]
         skip_handler: bool,
@@ -117,6 +131,20 @@ fn write_large_trail(size: u64, out: &Path, seed: u64) -> Result<bool, String> {
     Ok(true)
 }
 
+/// Creates `out`, has `write` fill it, and says what it holds.
+fn write_file(
+    out: &Path,
+    write: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::io::Result<String>,
+) -> Result<bool, String> {
+    std::fs::File::create(out)
+        .and_then(|file| write(std::io::BufWriter::new(file)))
+        .map(|what| {
+            println!("wrote {}: {what}", out.display());
+            true
+        })
+        .map_err(|error| format!("{}: {error}", out.display()))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
@@ -131,22 +159,19 @@ async fn main() -> ExitCode {
                 .map_err(|error| error.to_string())
         }
         Command::LargeTrail { size, out, seed } => write_large_trail(size, &out, seed),
-        Command::HugeRecord { size, out } => std::fs::File::create(&out)
-            .and_then(|file| huge_record::write(size, std::io::BufWriter::new(file)))
-            .map(|()| {
-                println!(
-                    "wrote {}: one record of {size} bytes of string",
-                    out.display()
-                );
-                true
-            })
-            .map_err(|error| format!("{}: {error}", out.display())),
+        Command::HugeRecord { size, out } => write_file(&out, |file| {
+            huge_record::write(size, file).map(|()| format!("one record of {size} bytes of string"))
+        }),
+        Command::ManyRooms { rooms, out } => write_file(&out, |file| {
+            many_rooms::write(rooms, file).map(|()| format!("one A4B record naming {rooms} rooms"))
+        }),
         Command::Bench {
             file,
             double_file,
             lambda_binary,
             runs,
             huge_record_file,
+            many_rooms_file,
             skip_handler,
             dry_run,
         } => {
@@ -154,6 +179,8 @@ async fn main() -> ExitCode {
                 file,
                 double_file,
                 huge_record_file,
+                many_rooms_file,
+                template: workspace_root().join("template.yaml"),
                 dry_run,
                 lambda_binary,
                 runs,

@@ -132,3 +132,25 @@ async fn log_files_in_glacier_or_deep_archive_are_listed_apart() {
     assert_eq!(ids(&discovery.archived), ["g", "h"]);
     assert_eq!(ids(&discovery.log_files), ["c", "a", "b", "i", "d", "e"]);
 }
+
+#[tokio::test]
+async fn a_day_with_more_log_files_than_one_listing_page_is_listed_whole() {
+    let env =
+        TestEnv::new("cli-a_day_with_more_log_files_than_one_listing_page_is_listed_whole").await;
+    // ListObjectsV2 returns at most 1,000 keys a page: the listing must follow the next pages.
+    let count = 1_001;
+    for index in 0..count {
+        let key = cloudtrail_key(
+            None,
+            ACCOUNT,
+            "us-east-1",
+            "20230501",
+            &format!("k{index:04}"),
+        );
+        env.put(&key, b"{}".to_vec()).await;
+    }
+    let discovery = discover_log_files(&listing(&env), "", &DiscoveryFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(discovery.log_files.len(), count);
+}

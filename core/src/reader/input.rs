@@ -232,7 +232,9 @@ impl<S: Source> Input<S> {
     /// more data.
     fn check_utf8(&mut self) {
         let unchecked = self.buf.get(self.checked..self.end).unwrap_or_default();
-        match std::str::from_utf8(unchecked) {
+        // simdutf8 checks 32 or 64 bytes a step (AVX2 or SSE4.2, detected at run time); std's
+        // from_utf8 is word-at-a-time on ASCII.
+        match simdutf8::compat::from_utf8(unchecked) {
             Ok(_) => self.checked = self.end,
             Err(error) => {
                 self.checked += error.valid_up_to();

@@ -10,7 +10,7 @@
 const BLOCK: usize = 16;
 
 /// The offset of the first `"`, `\` or byte below 0x20 in `bytes`, if any.
-#[inline]
+#[inline(always)]
 pub(crate) fn string_stop(bytes: &[u8]) -> Option<usize> {
     let mut blocks = bytes.chunks_exact(BLOCK);
     let mut offset = 0;
@@ -53,6 +53,7 @@ mod sse2 {
     use super::BLOCK;
 
     #[inline]
+    #[allow(unsafe_code)] // The crate denies unsafe code but for these SIMD loads.
     pub(super) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
         // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions exist on every CPU
         // this code is built for; the unaligned load reads exactly the sixteen bytes that `block`
@@ -81,6 +82,7 @@ mod neon {
     use super::BLOCK;
 
     #[inline]
+    #[allow(unsafe_code)] // The crate denies unsafe code but for these SIMD loads.
     pub(super) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
         // SAFETY: NEON is part of the AArch64 baseline, so these instructions exist on every CPU
         // this code is built for; the load reads exactly the sixteen bytes that `block` borrows.

@@ -81,14 +81,14 @@ pub struct InvocationSummary {
 }
 
 impl InvocationSummary {
-    pub(crate) fn add_processed(&mut self, counts: &ObjectCounts) {
+    pub fn add_processed(&mut self, counts: &ObjectCounts) {
         self.objects_processed += 1;
         self.counts.add(counts);
     }
 
     /// Adds a failed object; `unreconciled` when its counts do not add up (its records, or its
     /// items when it failed for that reason).
-    pub(crate) fn add_failed(
+    pub fn add_failed(
         &mut self,
         object: String,
         reason: String,
@@ -103,7 +103,7 @@ impl InvocationSummary {
         self.failed.push(ObjectNote { object, reason });
     }
 
-    pub(crate) fn add_skipped(&mut self, object: String, reason: String) {
+    pub fn add_skipped(&mut self, object: String, reason: String) {
         self.objects_skipped += 1;
         self.skipped.push(ObjectNote { object, reason });
     }

@@ -237,7 +237,7 @@ fn room_items_follow_the_room_arns_attribute_in_order() {
 #[test]
 fn the_documentation_example_gives_a_user_item_a_room_item_and_a_profile_item() {
     let file = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/.."),
         "/tests/fixtures/reference/a4b-cloudtrail-doc-example.json"
     ))
     .unwrap();

@@ -87,7 +87,7 @@ fn gunzip_all(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn fixture_dir(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .join("tests/fixtures/reference/cloudtrail")
         .join(relative)
 }
@@ -1221,4 +1221,103 @@ proptest! {
             prop_assert_eq!(verdict(threaded), oracle(&bytes, SOURCES));
         }
     }
+}
+
+/// Buffer sizes from one byte (every token split) to the usual one (whole records in one piece),
+/// so that the scanner's fast pass over whole tokens and its token-at-a-time path both run, and
+/// hand over to each other at every kind of place.
+fn any_buffer_len() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..64, 64usize..4096, Just(BUFFER_LEN)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_nested_values_of_skipped_and_matched_records_get_serde_jsons_verdict_at_any_split(
+        value in json_strategy(),
+        source in prop_oneof![Just(A4B), Just("s3.amazonaws.com")],
+        flags in prop::collection::vec(any::<bool>(), 0..64),
+        edits in prop::collection::vec(edit_strategy(), 0..3),
+        buffer_len in any_buffer_len(),
+    ) {
+        // Inside a record (depth two and more): strings with escapes anywhere (the flags), numbers,
+        // literals and containers in any mix, and the edits break them in every way.
+        let record = serde_json::json!({
+            "eventVersion": "1.08",
+            "requestParameters": value,
+            "eventSource": source,
+            "responseElements": [value, {"nested": value}],
+        });
+        let document = serde_json::json!({"Records": [record, value, record]});
+        let mut text = String::new();
+        write_json(&document, &mut flags.iter().copied().cycle(), &mut text);
+        let mut bytes = text.into_bytes();
+        apply(&edits, &mut bytes);
+        let expected = oracle(&bytes, SOURCES);
+        prop_assert_eq!(verdict(read_with(&bytes[..], &options(SOURCES), buffer_len)), expected);
+        let threaded = read_threaded_with(&bytes[..], &options(SOURCES), buffer_len);
+        prop_assert_eq!(verdict(threaded), oracle(&bytes, SOURCES));
+    }
+
+    #[test]
+    fn deep_valid_json_in_any_record_is_read_at_any_split(
+        log in lenient_log_strategy(),
+        buffer_len in any_buffer_len(),
+    ) {
+        let text = log.text();
+        let expected = oracle(text.as_bytes(), SOURCES);
+        prop_assert_eq!(verdict(read_with(text.as_bytes(), &options(SOURCES), buffer_len)), expected);
+    }
+}
+
+#[test]
+fn escapes_and_multibyte_characters_split_at_every_byte_give_the_same_records() {
+    let tricky = r#"{"Records":[{"eventSource":"s3.amazonaws.com","requestParameters":{"k\"ey":"a\\\"b\u00e9\ud83d\ude00é😀","n":[-0.5e+10,0,1E-2,true,false,null,{}],"e":[]}},{"eventSource":"a4b.amazonaws.com","requestParameters":{"s":"\/\b\f\n\r\t"}}]}"#;
+    let expected = oracle(tricky.as_bytes(), SOURCES);
+    assert!(matches!(expected, Verdict::Records { .. }));
+    for buffer_len in 1..tricky.len() + 2 {
+        assert_eq!(
+            verdict(read_with(tricky.as_bytes(), &options(SOURCES), buffer_len)),
+            expected,
+            "buffer of {buffer_len}"
+        );
+    }
+    // Invalid UTF-8 (a lone continuation byte) inside a skipped record, at every place a window
+    // can end.
+    let mut bytes = tricky.replacen("é😀", "é", 1).into_bytes();
+    let at = bytes.iter().position(|&byte| byte == 0xC3).unwrap();
+    bytes.insert(at + 2, 0x80);
+    for buffer_len in 1..bytes.len() + 2 {
+        assert!(matches!(
+            read_with(&bytes[..], &options(SOURCES), buffer_len),
+            Err(ReadError::Json { .. })
+        ));
+    }
+}
+
+#[test]
+fn the_thread_layout_fitted_to_the_cores_gives_the_same_records() {
+    let file = gzip(log_file(12).as_bytes());
+    let mut handed = Handed::default();
+    let stats = read_log_counted(&file[..], &options(&[A4B]), |event| handed.take(event)).unwrap();
+    assert_eq!(
+        verdict(Ok((stats, handed))),
+        verdict(read_with(&file[..], &options(&[A4B]), BUFFER_LEN))
+    );
+}
+
+#[test]
+fn on_lambda_the_thread_layout_follows_the_cpu_the_memory_pays_for() {
+    // Lambda: 1,769 MB buys one vCPU; the template's default 512 MB about a third of one.
+    assert_eq!(super::cores_to_use(2, Some(512)), 1);
+    assert_eq!(super::cores_to_use(2, Some(1_769)), 1);
+    assert_eq!(super::cores_to_use(2, Some(3_537)), 1);
+    assert_eq!(super::cores_to_use(2, Some(3_538)), 2);
+    assert_eq!(super::cores_to_use(6, Some(10_240)), 5);
+    // Never more than the OS shows, never none.
+    assert_eq!(super::cores_to_use(1, Some(10_240)), 1);
+    assert_eq!(super::cores_to_use(0, None), 1);
+    // Off Lambda, what the OS shows.
+    assert_eq!(super::cores_to_use(2, None), 2);
 }

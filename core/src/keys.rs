@@ -19,6 +19,16 @@ pub const RESOURCE_PREFIX: &str = "RESOURCE#";
 /// The prefixes of the partitions that hold audit event items.
 pub const EVENT_PREFIXES: [&str; 3] = [USER_PREFIX, ROOM_PREFIX, RESOURCE_PREFIX];
 
+/// The partitions of the rooms' seen items: `SEEN#ROOM#<shard>` (the ledger's, besides the events).
+pub const SEEN_ROOM_PK_PREFIX: &str = "SEEN#ROOM#";
+/// The partitions of the users' seen items: `SEEN#USER#<shard>`.
+pub const SEEN_USER_PK_PREFIX: &str = "SEEN#USER#";
+
+/// The `pk` prefixes of what earlier versions wrote besides the events: per-file markers and
+/// summary guards (`FILE#<source_object>`) and the room/user summaries (`SUMMARY#ROOM`,
+/// `SUMMARY#USER`). No command reads them any more; `cleanup-legacy` removes them.
+pub const LEGACY_PK_PREFIXES: [&str; 2] = ["FILE#", "SUMMARY#"];
+
 /// DynamoDB's limit on a partition key value, in UTF-8 bytes.
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 /// DynamoDB's limit on a sort key value, in UTF-8 bytes.

@@ -2,19 +2,29 @@
 //! URL-encoded, as observed; since AWS documents no example with special characters, a key with
 //! `+` or `%` that answers NoSuchKey is tried once more form-decoded (SPEC section 1b).
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::PayloadError;
-use crate::invocation::{Delivery, KeyForm};
+use super::{Delivery, KeyForm, PayloadError};
 use crate::notification::{IgnoreReason, Notification, ObjectRef};
 
 /// The detail-type of the one S3 event the function processes.
 const OBJECT_CREATED: &str = "Object Created";
 
-/// `Serialize` only because `EventBridgeEvent` asks it of its detail.
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// An EventBridge event: `detail-type`, `source` and `detail` are required, as they were with
+/// `aws_lambda_events`' `EventBridgeEvent`; `id` is optional.
+#[derive(Deserialize)]
+struct EventBridgeEvent {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    #[serde(rename = "source")]
+    _source: String,
+    detail: Detail,
+}
+
+#[derive(Debug, Default, Deserialize)]
 struct Detail {
     #[serde(default)]
     bucket: Option<Named>,
@@ -22,13 +32,13 @@ struct Detail {
     object: Option<Keyed>,
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Named {
     #[serde(default)]
     name: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Keyed {
     #[serde(default)]
     key: Option<String>,
@@ -36,7 +46,7 @@ struct Keyed {
 
 /// The delivery of an EventBridge event from S3 (`"source":"aws.s3"`).
 pub(super) fn delivery(payload: Value) -> Result<Delivery, PayloadError> {
-    let event: EventBridgeEvent<Detail> =
+    let event: EventBridgeEvent =
         serde_json::from_value(payload).map_err(|error| PayloadError::Malformed {
             kind: "an EventBridge event from S3",
             reason: error.to_string(),
