@@ -21,7 +21,7 @@ mod view_tests;
 pub use rooms::{A4bArn, a4b_arn, is_resource_arn, is_room_arn};
 pub use user_key::UserKey;
 
-use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
+use crate::item::{AttrValue, Item, key_size_bytes};
 use crate::keys::{self, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES};
 use attributes::{Attributes, Fitted};
 use record::Record;
@@ -159,8 +159,7 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
         rooms: with_items(arns.rooms, keys::ROOM_PREFIX, &record.event_id),
         resources: with_items(arns.resources, keys::RESOURCE_PREFIX, &record.event_id),
     };
-    let key_bytes =
-        |pk_bytes: usize| PARTITION_KEY.len() + pk_bytes + SORT_KEY.len() + sort_key.len();
+    let key_bytes = |pk_bytes: usize| key_size_bytes(pk_bytes, sort_key.len());
 
     let (mut user_attributes, mut other_attributes) = if partitions.others() == 0 {
         (shared, Attributes::new())
