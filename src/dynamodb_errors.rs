@@ -4,8 +4,9 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::aws_errors::{self, AwsFailure, Cause};
 use crate::retry::FailureKind;
 
 /// The call that failed, as messages name it.
@@ -48,22 +49,8 @@ pub fn region_of(client: &Client) -> String {
         .map_or_else(|| "(no region)".to_owned(), ToString::to_string)
 }
 
-/// Error codes that may succeed when the call is sent again.
-const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    // A concurrent write to the same item from another Region of a global table.
-    "ReplicatedWriteConflictException",
-    // Another transaction holds or changes an item of this one.
-    "TransactionConflictException",
-    "TransactionInProgressException",
-];
-
-/// Sorts a failed call into transient (retry) and permanent (give up), with a message that says
-/// what to do.
+/// Sorts a failed call into transient (retry) and permanent (give up) by the classifier every
+/// AWS call shares ([`crate::aws_errors`]), with a message that says what to do.
 pub fn classify<E>(call: Call<'_>, error: &SdkError<E, HttpResponse>) -> CallFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -73,58 +60,43 @@ where
         table_name,
         ..
     } = call;
-    let details = DisplayErrorContext(error).to_string();
-    match error {
-        SdkError::ServiceError(context) => {
-            classify_service_error(call, context.err(), context.raw())
+    let AwsFailure {
+        kind,
+        cause,
+        details,
+    } = aws_errors::classify(error);
+    let message = match cause {
+        Cause::Answered {
+            status,
+            code,
+            message,
+        } => {
+            let failed = format!(
+                "{operation} on table {table_name} failed with {} (HTTP {status}): {}",
+                code.unwrap_or("unknown error"),
+                message.unwrap_or("no message")
+            );
+            match kind {
+                FailureKind::Transient => failed,
+                FailureKind::Permanent => format!("{failed}; {}", advice(call, code)),
+            }
         }
-        // Checked before the transient variants: without credentials every retry fails alike.
-        _ if details.to_ascii_lowercase().contains("credential") => {
-            CallFailure::permanent(format!(
-                "no usable AWS credentials ({details}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-            ))
+        Cause::NoCredentials => format!(
+            "no usable AWS credentials ({details}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        ),
+        Cause::TimedOut => format!("{operation} on table {table_name} timed out"),
+        Cause::NotSent => {
+            format!("{operation} on table {table_name} could not be sent: {details}")
         }
-        SdkError::TimeoutError(_) => {
-            CallFailure::transient(format!("{operation} on table {table_name} timed out"))
-        }
-        SdkError::DispatchFailure(_) => CallFailure::transient(format!(
-            "{operation} on table {table_name} could not be sent: {details}"
-        )),
-        SdkError::ResponseError(_) => CallFailure::transient(format!(
+        Cause::Unreadable { .. } => format!(
             "the response to {operation} on table {table_name} could not be read: {details}"
-        )),
-        SdkError::ConstructionFailure(_) => CallFailure::permanent(format!(
-            "the {operation} request for table {table_name} could not be built: {details}"
-        )),
-        _ => CallFailure::permanent(format!(
-            "{operation} on table {table_name} failed: {details}"
-        )),
-    }
-}
-
-fn classify_service_error<E>(call: Call<'_>, error: &E, response: &HttpResponse) -> CallFailure
-where
-    E: ProvideErrorMetadata + std::error::Error,
-{
-    let Call {
-        operation,
-        table_name,
-        ..
-    } = call;
-    let code = error.code();
-    let status = response.status().as_u16();
-    let message = error.message().unwrap_or("no message");
-    let code_text = code.unwrap_or("unknown error");
-    let failed = format!(
-        "{operation} on table {table_name} failed with {code_text} (HTTP {status}): {message}"
-    );
-    // A 5xx is the service's trouble and 429 is HTTP's "too many requests", whatever the body
-    // says or fails to say (an emulator's HTML error page has no code).
-    if status >= 500 || status == 429 || code.is_some_and(|code| TRANSIENT_CODES.contains(&code)) {
-        CallFailure::transient(failed)
-    } else {
-        CallFailure::permanent(format!("{failed}; {}", advice(call, code)))
-    }
+        ),
+        Cause::NotBuilt => {
+            format!("the {operation} request for table {table_name} could not be built: {details}")
+        }
+        Cause::Other => format!("{operation} on table {table_name} failed: {details}"),
+    };
+    CallFailure { kind, message }
 }
 
 fn advice(call: Call<'_>, code: Option<&str>) -> String {

@@ -58,31 +58,36 @@ pub(crate) async fn transfer<K: ItemSink>(
     context: AuditContext,
     sink: Arc<K>,
     writer_options: WriterOptions,
-    mut seen: Option<FileSeen>,
+    seen: Option<FileSeen>,
     stop: CancellationToken,
 ) -> Transfer {
-    let (items_tx, mut items_rx) = mpsc::channel::<Vec<Item>>(HANDOVERS_IN_CHANNEL);
+    let (items_tx, mut items_rx) = mpsc::channel::<Vec<Handed>>(HANDOVERS_IN_CHANNEL);
     let input = SyncIoBridge::new(Stoppable::new(body, stop.clone()));
     let reading_stop = stop.clone();
     let reading = tokio::task::spawn_blocking(move || {
-        read_records(input, &reader_options, &context, items_tx, &reading_stop)
+        read_records(
+            input,
+            &reader_options,
+            &context,
+            seen,
+            items_tx,
+            &reading_stop,
+        )
     });
 
     let mut writer = ItemWriter::new(sink, writer_options).stopped_by(&stop);
     let mut write_failure = None;
     let mut seen_items = 0;
     'receive: while let Some(items) = items_rx.recv().await {
-        for item in items {
-            // In the same batches as the events: a seen item costs a 25th of a request.
-            let seen_item = seen.as_mut().and_then(|seen| seen.first_sight(&item.key));
-            let pushed = match (writer.push(item).await, seen_item) {
-                (Ok(()), Some(seen_item)) => {
+        for handed in items {
+            let item = match handed {
+                Handed::Event(item) => item,
+                Handed::Seen(item) => {
                     seen_items += 1;
-                    writer.push(seen_item).await
+                    item
                 }
-                (pushed, _) => pushed,
             };
-            if let Err(error) = pushed {
+            if let Err(error) = writer.push(item).await {
                 write_failure = Some(error);
                 break 'receive;
             }
@@ -119,7 +124,8 @@ fn read_records(
     input: impl std::io::Read + Send,
     options: &ReaderOptions,
     context: &AuditContext,
-    items_tx: mpsc::Sender<Vec<Item>>,
+    mut seen: Option<FileSeen>,
+    items_tx: mpsc::Sender<Vec<Handed>>,
     stop: &CancellationToken,
 ) -> (Result<(), ReadError<WriterStopped>>, ObjectCounts) {
     let uri = context.source_object.as_str();
@@ -143,14 +149,26 @@ fn read_records(
                     );
                 }
                 Ok(Mapped::Items(items)) => {
+                    // The seen items of the rooms and the user the file had not touched yet, from
+                    // what the mapping says of the record: written in the same batches as the
+                    // events, a seen item costs a 25th of a request.
+                    let seen_items = seen
+                        .as_mut()
+                        .map(|seen| seen.first_sights(items.partitions()))
+                        .unwrap_or_default();
                     // Built one at a time as the bundle takes them: a record touching thousands of
                     // rooms never has all its items in memory at once.
-                    for item in items {
+                    let handed = items
+                        .map(Handed::Event)
+                        .chain(seen_items.into_iter().map(Handed::Seen));
+                    for handed in handed {
                         if items_tx.is_closed() {
                             return Err(WriterStopped);
                         }
-                        counts.items_built += 1;
-                        if let Some(full) = bundle.add(item) {
+                        if let Handed::Event(_) = handed {
+                            counts.items_built += 1;
+                        }
+                        if let Some(full) = bundle.add(handed) {
                             items_tx.blocking_send(full).map_err(|_| WriterStopped)?;
                         }
                     }
@@ -226,18 +244,32 @@ impl AsyncRead for Stoppable {
     }
 }
 
+/// An item handed to the writer: a record's, or the ledger's seen item of a room or user.
+enum Handed {
+    Event(Item),
+    Seen(Item),
+}
+
+impl Handed {
+    fn item(&self) -> &Item {
+        match self {
+            Handed::Event(item) | Handed::Seen(item) => item,
+        }
+    }
+}
+
 /// The items gathered for the next hand-over.
 #[derive(Default)]
 struct Bundle {
-    items: Vec<Item>,
+    items: Vec<Handed>,
     bytes: usize,
 }
 
 impl Bundle {
     /// Adds an item; returns the full bundle when it reaches [`ITEMS_PER_HANDOVER`] items or
     /// [`BYTES_PER_HANDOVER`] bytes.
-    fn add(&mut self, item: Item) -> Option<Vec<Item>> {
-        self.bytes += item.size_bytes();
+    fn add(&mut self, item: Handed) -> Option<Vec<Handed>> {
+        self.bytes += item.item().size_bytes();
         self.items.push(item);
         if self.items.len() < ITEMS_PER_HANDOVER && self.bytes < BYTES_PER_HANDOVER {
             return None;

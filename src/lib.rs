@@ -23,6 +23,7 @@ pub use a4b_audit_core::{
 };
 
 pub mod aws;
+pub mod aws_errors;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod dynamodb_errors;

@@ -15,7 +15,9 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use tokio::io::{AsyncRead, ReadBuf};
 
+use crate::aws_errors::Cause;
 use crate::notification::ObjectRef;
+use crate::retry::FailureKind;
 
 /// Where one log file is: an S3 object (the Lambda and the CLI) or a local file (the CLI).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -210,36 +212,36 @@ impl ObjectSource for LocalFileSource {
 }
 
 fn classify_get_object_error(error: SdkError<GetObjectError>) -> SourceError {
-    if let SdkError::ServiceError(service_error) = &error {
-        if service_error.err().is_no_such_key() {
-            return SourceError::NotFound;
-        }
-        match service_error.err().code() {
-            Some("AccessDenied") => return SourceError::AccessDenied,
-            Some("NoSuchBucket") => return SourceError::NoSuchBucket,
-            Some("InvalidObjectState") => return SourceError::Archived,
-            Some("NoSuchKey") | Some("NotFound") => return SourceError::NotFound,
-            _ => {}
-        }
-        let status = service_error.raw().status().as_u16();
-        if status == 403 {
-            return SourceError::AccessDenied;
-        }
-        let throttled = matches!(
-            service_error.err().code(),
-            Some("SlowDown" | "RequestTimeout" | "Throttling" | "ThrottlingException")
-        );
-        if status < 500 && status != 429 && !throttled {
-            return SourceError::Refused(get_object_failure(&error));
-        }
-    }
-    let details = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
-    if matches!(error, SdkError::ConstructionFailure(_))
-        || details.to_ascii_lowercase().contains("credential")
+    if let SdkError::ServiceError(service_error) = &error
+        && service_error.err().is_no_such_key()
     {
-        return SourceError::Refused(format!("GetObject failed: {details}"));
+        return SourceError::NotFound;
     }
-    SourceError::Other(get_object_failure(&error))
+    let failure = crate::aws_errors::classify(&error);
+    match failure.cause {
+        Cause::Answered {
+            code: Some("AccessDenied"),
+            ..
+        } => SourceError::AccessDenied,
+        Cause::Answered {
+            code: Some("NoSuchBucket"),
+            ..
+        } => SourceError::NoSuchBucket,
+        Cause::Answered {
+            code: Some("InvalidObjectState"),
+            ..
+        } => SourceError::Archived,
+        Cause::Answered {
+            code: Some("NoSuchKey" | "NotFound"),
+            ..
+        } => SourceError::NotFound,
+        Cause::Answered { status: 403, .. } => SourceError::AccessDenied,
+        _ if failure.kind == FailureKind::Transient => {
+            SourceError::Other(get_object_failure(&error))
+        }
+        Cause::Answered { .. } => SourceError::Refused(get_object_failure(&error)),
+        _ => SourceError::Refused(format!("GetObject failed: {}", failure.details)),
+    }
 }
 
 /// What a failed `GetObject` says: the HTTP status and S3's error code when S3 answered, else what

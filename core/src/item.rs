@@ -44,11 +44,30 @@ pub struct ItemKey {
     pub sk: String,
 }
 
+/// An item's attributes besides its key, by name.
+pub type Attributes = BTreeMap<&'static str, AttrValue>;
+
 /// One item to write: its key and its other attributes, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub key: ItemKey,
-    pub attributes: BTreeMap<&'static str, AttrValue>,
+    pub attributes: Attributes,
+}
+
+/// The size DynamoDB counts for an item's key, its partition key taking `pk_bytes` and its sort
+/// key `sk_bytes`: the attribute names plus the values.
+pub fn key_size_bytes(pk_bytes: usize, sk_bytes: usize) -> usize {
+    PARTITION_KEY.len() + pk_bytes + SORT_KEY.len() + sk_bytes
+}
+
+/// The size DynamoDB counts for attributes: every name plus its value. With
+/// [`key_size_bytes`], an item's size ([`Item::size_bytes`]); the mapping uses both to fit an
+/// item before it is built.
+pub fn attributes_size_bytes(attributes: &Attributes) -> usize {
+    attributes
+        .iter()
+        .map(|(name, value)| name.len() + value.size_bytes())
+        .sum()
 }
 
 impl Item {
@@ -56,20 +75,14 @@ impl Item {
     pub fn new(pk: String, sk: String) -> Self {
         Item {
             key: ItemKey { pk, sk },
-            attributes: BTreeMap::new(),
+            attributes: Attributes::new(),
         }
     }
 
     /// The item's size as DynamoDB counts it: every attribute name plus its value, keys included.
     pub fn size_bytes(&self) -> usize {
-        let key_bytes =
-            PARTITION_KEY.len() + self.key.pk.len() + SORT_KEY.len() + self.key.sk.len();
-        key_bytes
-            + self
-                .attributes
-                .iter()
-                .map(|(name, value)| name.len() + value.size_bytes())
-                .sum::<usize>()
+        key_size_bytes(self.key.pk.len(), self.key.sk.len())
+            + attributes_size_bytes(&self.attributes)
     }
 
     /// The value of a string attribute, if the item has it.

@@ -323,10 +323,12 @@ pub struct S3Listing {
 }
 
 impl S3Listing {
-    fn error<E, R>(&self, error: &aws_sdk_s3::error::SdkError<E, R>) -> CliError
+    fn error<E>(
+        &self,
+        error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> CliError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
         let resource = format!("bucket {}", self.bucket);
         let target = AwsTarget {

@@ -1,6 +1,9 @@
 //! Errors of the CLI, split by exit code: the user's input (2) or what happened (1).
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::aws_errors::{self, Cause};
 
 use crate::config::ConfigError;
 
@@ -57,14 +60,19 @@ pub struct AwsTarget<'a> {
 }
 
 /// A failed AWS request as a message that says what to do.
-pub fn aws_error<E, R>(action: &str, target: &AwsTarget<'_>, error: &SdkError<E, R>) -> CliError
+/// Sorted by the classifier every AWS call shares ([`crate::aws_errors`]).
+pub fn aws_error<E>(
+    action: &str,
+    target: &AwsTarget<'_>,
+    error: &SdkError<E, HttpResponse>,
+) -> CliError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let AwsTarget { resource, region } = target;
     let details = error_chain(error);
-    let message = match error.as_service_error().and_then(|e| e.code()) {
+    let failure = aws_errors::classify(error);
+    let message = match failure.code() {
         Some("ResourceNotFoundException") => {
             format!("{resource} not found in region {region} (check the name and AWS_REGION)")
         }
@@ -80,9 +88,7 @@ where
         ) => {
             format!("the AWS credentials are invalid or expired: {details}")
         }
-        _ if details.contains("no credentials found")
-            || details.contains("CredentialsNotLoaded") =>
-        {
+        _ if failure.cause == Cause::NoCredentials => {
             tracing::info!(error = %details, "credential chain");
             "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (-v shows what was tried)".to_owned()
         }

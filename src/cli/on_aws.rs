@@ -247,15 +247,14 @@ pub fn result_location(definition: &Value) -> Option<(String, String)> {
     Some((bucket, prefix))
 }
 
-fn sfn_error<E, R>(
+fn sfn_error<E>(
     action: &str,
     resource: &str,
     region: &str,
-    error: &aws_sdk_sfn::error::SdkError<E, R>,
+    error: &aws_sdk_sfn::error::SdkError<E, aws_sdk_sfn::config::http::HttpResponse>,
 ) -> CliError
 where
     E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let resource = format!("state machine {resource}");
     aws_error(

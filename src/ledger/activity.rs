@@ -112,9 +112,9 @@ mod tests {
             event("ROOM#r1", "2023-05-02T10:00:00Z", "e2"),
             event("ROOM#r2", "2023-04-01T00:00:00Z", "e4"),
             event("USER#alice", "2023-05-03T10:00:00Z", "e3"),
-            seen_item("ROOM#r1").unwrap(),
-            seen_item("ROOM#r2").unwrap(),
-            seen_item("USER#alice").unwrap(),
+            seen_item(SeenKind::Rooms, "r1").unwrap(),
+            seen_item(SeenKind::Rooms, "r2").unwrap(),
+            seen_item(SeenKind::Users, "alice").unwrap(),
         ] {
             table.put(item);
         }
@@ -142,7 +142,7 @@ mod tests {
     #[tokio::test]
     async fn a_room_seen_without_events_is_not_listed() {
         let table = MemoryTable::default();
-        table.put(seen_item("ROOM#r1").unwrap());
+        table.put(seen_item(SeenKind::Rooms, "r1").unwrap());
         assert_eq!(
             list_activity(&table, SeenKind::Rooms, 8).await.unwrap(),
             vec![]
@@ -156,7 +156,7 @@ mod tests {
             "arn:aws:a4b:us-east-1:123456789012:room/{}",
             "a".repeat(1500)
         );
-        table.put(seen_item(&format!("ROOM#{long}")).unwrap());
+        table.put(seen_item(SeenKind::Rooms, &long).unwrap());
         table.put(event(&format!("ROOM#{long}"), "2023-05-01T10:00:00Z", "e1"));
         let rooms = list_activity(&table, SeenKind::Rooms, 8).await.unwrap();
         assert_eq!(rooms.len(), 1);

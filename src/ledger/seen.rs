@@ -20,7 +20,8 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
-use crate::item::{AttrValue, Item, ItemKey};
+use crate::audit::RecordPartitions;
+use crate::item::{AttrValue, Item};
 use crate::keys::{MAX_SORT_KEY_BYTES, ROOM_PREFIX, USER_PREFIX};
 
 /// Shards per kind. Part of the table's format: readers query `0..SEEN_SHARDS`.
@@ -67,16 +68,8 @@ impl SeenKind {
     }
 }
 
-/// The seen item of an event partition (`ROOM#<arn>` or `USER#<key>`); `None` for any other `pk`
-/// (resources, seen items, legacy markers) or an empty name.
-pub fn seen_item(event_pk: &str) -> Option<Item> {
-    let (kind, name) = if let Some(arn) = event_pk.strip_prefix(ROOM_PREFIX) {
-        (SeenKind::Rooms, arn)
-    } else if let Some(user_key) = event_pk.strip_prefix(USER_PREFIX) {
-        (SeenKind::Users, user_key)
-    } else {
-        return None;
-    };
+/// The seen item of a room ARN or user key; `None` for an empty name.
+pub fn seen_item(kind: SeenKind, name: &str) -> Option<Item> {
     if name.is_empty() {
         return None;
     }
@@ -120,16 +113,22 @@ pub struct FileSeen {
 }
 
 impl FileSeen {
-    /// The seen item to write with `event`, if `event` is the first event item of its room or user
-    /// partition in this file.
-    pub fn first_sight(&mut self, event: &ItemKey) -> Option<Item> {
-        if !is_event_key(event) {
-            return None;
-        }
-        let item = seen_item(&event.pk)?;
-        self.partitions
-            .insert(self.fingerprint(&event.pk))
-            .then_some(item)
+    /// The seen items to write with one record's items (the mapping says which partitions they
+    /// go to): one for each room and for the user that no earlier record of this file touched.
+    pub fn first_sights(&mut self, partitions: &RecordPartitions) -> Vec<Item> {
+        let user = std::iter::once((SeenKind::Users, partitions.user_key.as_str()));
+        let rooms = partitions
+            .rooms
+            .iter()
+            .map(|arn| (SeenKind::Rooms, arn.as_str()));
+        user.chain(rooms)
+            .filter_map(|(kind, name)| {
+                let item = seen_item(kind, name)?;
+                self.partitions
+                    .insert(self.fingerprint(kind, name))
+                    .then_some(item)
+            })
+            .collect()
     }
 
     /// Rooms and users seen so far.
@@ -141,28 +140,24 @@ impl FileSeen {
         self.partitions.is_empty()
     }
 
-    fn fingerprint(&self, pk: &str) -> u128 {
+    fn fingerprint(&self, kind: SeenKind, name: &str) -> u128 {
         let [low, high] = self
             .fingerprint_keys
             .each_ref()
-            .map(|keys| keys.hash_one(pk));
+            .map(|keys| keys.hash_one((kind, name)));
         u128::from(high) << 64 | u128::from(low)
     }
-}
-
-/// An audit event item of a room or user: `ROOM#…`/`USER#…` with `sk = <eventTime>#<eventID>`.
-fn is_event_key(key: &ItemKey) -> bool {
-    (key.pk.starts_with(ROOM_PREFIX) || key.pk.starts_with(USER_PREFIX)) && key.sk.contains('#')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn event(pk: &str, sk: &str) -> ItemKey {
-        ItemKey {
-            pk: pk.to_owned(),
-            sk: sk.to_owned(),
+    fn record(user_key: &str, rooms: &[&str]) -> RecordPartitions {
+        RecordPartitions {
+            user_key: user_key.to_owned(),
+            rooms: rooms.iter().map(|&room| room.to_owned()).collect(),
+            resources: vec!["arn:aws:a4b:us-east-1:123456789012:device/d".to_owned()],
         }
     }
 
@@ -170,30 +165,34 @@ mod tests {
 
     #[test]
     fn a_room_has_one_seen_item_under_its_shard_with_its_arn_as_sort_key() {
-        let item = seen_item(&format!("ROOM#{ROOM}")).unwrap();
+        let item = seen_item(SeenKind::Rooms, ROOM).unwrap();
         assert!(item.key.pk.starts_with("SEEN#ROOM#"), "{:?}", item.key);
         let shard: u32 = item.key.pk["SEEN#ROOM#".len()..].parse().unwrap();
         assert!(shard < SEEN_SHARDS);
         assert_eq!(item.key.sk, ROOM);
         assert!(item.attributes.is_empty(), "a seen item is its key alone");
         // The same room always lands in the same shard.
-        assert_eq!(seen_item(&format!("ROOM#{ROOM}")).unwrap(), item);
+        assert_eq!(seen_item(SeenKind::Rooms, ROOM).unwrap(), item);
     }
 
     #[test]
     fn the_shard_is_a_fixed_hash_of_the_name() {
         // FNV-1a of "alice" is 0x508b2abb65a03907 (fixed for all time), modulo 64 = 7.
         assert_eq!(stable_hash(b"alice"), 0x508b_2abb_65a0_3907);
-        assert_eq!(seen_item("USER#alice").unwrap().key.pk, "SEEN#USER#07");
+        assert_eq!(
+            seen_item(SeenKind::Users, "alice").unwrap().key.pk,
+            "SEEN#USER#07"
+        );
     }
 
     #[test]
     fn many_rooms_spread_over_every_shard() {
         let mut per_shard = [0u32; SEEN_SHARDS as usize];
         for n in 0..6_400 {
-            let item = seen_item(&format!(
-                "ROOM#arn:aws:a4b:us-east-1:123456789012:room/{n:x}"
-            ))
+            let item = seen_item(
+                SeenKind::Rooms,
+                &format!("arn:aws:a4b:us-east-1:123456789012:room/{n:x}"),
+            )
             .unwrap();
             let shard: usize = item.key.pk["SEEN#ROOM#".len()..].parse().unwrap();
             per_shard[shard] += 1;
@@ -206,23 +205,21 @@ mod tests {
     }
 
     #[test]
-    fn only_room_and_user_partitions_have_seen_items() {
-        assert!(seen_item("RESOURCE#arn:aws:a4b:us-east-1:123456789012:device/d").is_none());
-        assert!(seen_item("SEEN#ROOM#01").is_none());
-        assert!(seen_item("FILE#s3://b/k").is_none());
-        assert!(seen_item("USER#").is_none());
+    fn an_empty_name_has_no_seen_item() {
+        assert!(seen_item(SeenKind::Users, "").is_none());
+        assert!(seen_item(SeenKind::Rooms, "").is_none());
     }
 
     #[test]
     fn a_name_too_long_for_a_sort_key_is_shortened_uniquely_and_kept_whole() {
         let long = format!("arn:aws:iam::123456789012:user/{}", "é".repeat(900));
-        let item = seen_item(&format!("USER#{long}")).unwrap();
+        let item = seen_item(SeenKind::Users, &long).unwrap();
         assert!(item.key.sk.len() <= 1024, "{}", item.key.sk.len());
         assert!(long.starts_with(item.key.sk.rsplit_once('#').unwrap().0));
         assert_eq!(item.string(SEEN_NAME_ATTRIBUTE), Some(long.as_str()));
         let other = format!("{long}x");
         assert_ne!(
-            seen_item(&format!("USER#{other}")).unwrap().key.sk,
+            seen_item(SeenKind::Users, &other).unwrap().key.sk,
             item.key.sk
         );
     }
@@ -230,34 +227,32 @@ mod tests {
     #[test]
     fn a_file_writes_each_room_and_user_once() {
         let mut seen = FileSeen::default();
-        let room = format!("ROOM#{ROOM}");
-        let first = seen.first_sight(&event(&room, "2023-05-01T10:00:00Z#e1"));
-        assert_eq!(first, seen_item(&room));
+        let first = seen.first_sights(&record("alice", &[ROOM]));
         assert_eq!(
-            seen.first_sight(&event(&room, "2023-05-01T10:01:00Z#e2")),
-            None
+            first,
+            vec![
+                seen_item(SeenKind::Users, "alice").unwrap(),
+                seen_item(SeenKind::Rooms, ROOM).unwrap()
+            ]
         );
-        assert!(
-            seen.first_sight(&event("USER#alice", "2023-05-01T10:00:00Z#e1"))
-                .is_some()
-        );
+        assert_eq!(seen.first_sights(&record("alice", &[ROOM])), vec![]);
         assert_eq!(
-            seen.first_sight(&event("USER#alice", "2023-05-01T10:01:00Z#e2")),
-            None
+            seen.first_sights(&record("bob", &[ROOM])),
+            vec![seen_item(SeenKind::Users, "bob").unwrap()]
         );
-        assert_eq!(seen.len(), 2);
+        assert_eq!(seen.len(), 3);
     }
 
     #[test]
-    fn items_that_are_not_room_or_user_events_are_not_seen() {
+    fn resources_have_no_seen_items() {
         let mut seen = FileSeen::default();
-        let device = "RESOURCE#arn:aws:a4b:us-east-1:123456789012:device/d";
-        assert_eq!(
-            seen.first_sight(&event(device, "2023-05-01T10:00:00Z#e1")),
-            None
-        );
-        assert_eq!(seen.first_sight(&event("USER#alice", "no-separator")), None);
-        assert_eq!(seen.first_sight(&event("SEEN#USER#12", "alice#x")), None);
-        assert!(seen.is_empty());
+        assert_eq!(seen.first_sights(&record("alice", &[])).len(), 1);
+        assert_eq!(seen.len(), 1);
+    }
+
+    #[test]
+    fn a_room_and_a_user_of_the_same_name_are_each_seen() {
+        let mut seen = FileSeen::default();
+        assert_eq!(seen.first_sights(&record("same", &["same"])).len(), 2);
     }
 }

@@ -1,16 +1,13 @@
 //! The attributes every item of a record carries, and keeping the items within DynamoDB's size limit.
 
-use std::collections::BTreeMap;
-
 use super::AuditContext;
 use super::fields::{non_empty_text, text};
 use super::record::Record;
 use super::rooms::TouchedArns;
 use super::user_key::UserKey;
-use crate::item::{AttrValue, MAX_ITEM_BYTES};
+pub(super) use crate::item::Attributes;
+use crate::item::{AttrValue, MAX_ITEM_BYTES, attributes_size_bytes};
 use crate::json::Raw;
-
-pub(super) type Attributes = BTreeMap<&'static str, AttrValue>;
 
 /// How many ARNs `room_arns` and `resource_arns` list at most: the first found. `room_count` and
 /// `resource_count` say how many there are in all.
@@ -127,13 +124,7 @@ pub(super) fn fit(
     key_bytes: usize,
     record_text: Option<&str>,
 ) -> Fitted {
-    let size = |attributes: &Attributes| {
-        key_bytes
-            + attributes
-                .iter()
-                .map(|(name, value)| name.len() + value.size_bytes())
-                .sum::<usize>()
-    };
+    let size = |attributes: &Attributes| key_bytes + attributes_size_bytes(attributes);
     let without_record = size(attributes);
     if let Some(record_text) = record_text
         && without_record + "record".len() + record_text.len() <= MAX_ITEM_BYTES

@@ -21,7 +21,7 @@ mod view_tests;
 pub use rooms::{A4bArn, a4b_arn, is_resource_arn, is_room_arn};
 pub use user_key::UserKey;
 
-use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
+use crate::item::{AttrValue, Item, key_size_bytes};
 use crate::keys::{self, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES};
 use attributes::{Attributes, Fitted};
 use record::Record;
@@ -148,16 +148,20 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
         arns.collect_nested(nested);
     }
     arns.collect_resources(record.resources);
-    let other_pks = partition_keys_of(&arns, &record.event_id);
 
     let mut shared = attributes::shared(&record, &user_key, &arns, context);
     if let Some((_, expires_at)) = expires_at {
         shared.insert("expires_at", AttrValue::N(expires_at.to_string()));
     }
-    let key_bytes =
-        |pk_bytes: usize| PARTITION_KEY.len() + pk_bytes + SORT_KEY.len() + sort_key.len();
+    let touched = arns.rooms.len() + arns.resources.len();
+    let partitions = RecordPartitions {
+        user_key: user_key.as_str().to_owned(),
+        rooms: with_items(arns.rooms, keys::ROOM_PREFIX, &record.event_id),
+        resources: with_items(arns.resources, keys::RESOURCE_PREFIX, &record.event_id),
+    };
+    let key_bytes = |pk_bytes: usize| key_size_bytes(pk_bytes, sort_key.len());
 
-    let (mut user_attributes, mut other_attributes) = if other_pks.is_empty() {
+    let (mut user_attributes, mut other_attributes) = if partitions.others() == 0 {
         (shared, Attributes::new())
     } else {
         (shared.clone(), shared)
@@ -170,8 +174,7 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
     let user_fitted = attributes::fit(&mut user_attributes, key_bytes(user_pk.len()), Some(text));
     log_fitted(user_fitted, &record.event_id, text.len(), "user item");
 
-    if let Some(longest_pk) = other_pks.iter().map(String::len).max() {
-        let touched = arns.rooms.len() + arns.resources.len();
+    if let Some(longest_pk) = partitions.longest_other_pk() {
         // Past the threshold the user item alone keeps the text: N items of N rooms each carrying
         // the whole record would cost N times its bytes.
         let record_text = (touched <= MAX_TOUCHED_WITH_RECORD).then_some(text);
@@ -191,30 +194,71 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
     Ok(Mapped::Items(RecordItems {
         sort_key,
         user: Some(user),
-        other_pks: other_pks.into_iter(),
+        partitions,
+        next_other: 0,
         other_attributes,
     }))
 }
 
-/// The partition keys of a record's room items, then of its resource items; an ARN too long for a
-/// partition key gets none (it is logged).
-fn partition_keys_of(arns: &TouchedArns, event_id: &str) -> Vec<String> {
-    let rooms = arns.rooms.iter().map(|arn| keys::room_pk(arn));
-    let resources = arns.resources.iter().map(|arn| keys::resource_pk(arn));
-    rooms
-        .chain(resources)
-        .filter(|pk| {
-            let fits = pk.len() <= MAX_PARTITION_KEY_BYTES;
-            if !fits {
-                tracing::warn!(
-                    event_id,
-                    pk_bytes = pk.len(),
-                    "an ARN the record touches is too long for a partition key: it gets no item"
-                );
-            }
-            fits
-        })
-        .collect()
+/// The ARNs of `arns` that get an item under `prefix`: an ARN too long for a partition key gets
+/// none (it is logged).
+fn with_items(mut arns: Vec<String>, prefix: &str, event_id: &str) -> Vec<String> {
+    arns.retain(|arn| {
+        let pk_bytes = prefix.len() + arn.len();
+        let fits = pk_bytes <= MAX_PARTITION_KEY_BYTES;
+        if !fits {
+            tracing::warn!(
+                event_id,
+                pk_bytes,
+                "an ARN the record touches is too long for a partition key: it gets no item"
+            );
+        }
+        fits
+    });
+    arns
+}
+
+/// The partitions one record's items go to, by kind. The mapping hands them to the ledger with
+/// the items (for the seen items of the rooms and users), so that nothing reads them back out of
+/// the items' keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordPartitions {
+    /// The user key of the user item (`USER#<user key>`).
+    pub user_key: String,
+    /// The room ARNs that get an item (`ROOM#<ARN>`), in the order first seen.
+    pub rooms: Vec<String>,
+    /// The other resource ARNs that get an item (`RESOURCE#<ARN>`), in the order first seen.
+    pub resources: Vec<String>,
+}
+
+impl RecordPartitions {
+    /// The `pk` of each room item, then of each resource item.
+    fn other_pk(&self, index: usize) -> Option<String> {
+        match self.rooms.get(index) {
+            Some(arn) => Some(keys::room_pk(arn)),
+            None => self
+                .resources
+                .get(index - self.rooms.len())
+                .map(|arn| keys::resource_pk(arn)),
+        }
+    }
+
+    /// The length of the longest room or resource item's `pk`, without building them.
+    fn longest_other_pk(&self) -> Option<usize> {
+        let rooms = self
+            .rooms
+            .iter()
+            .map(|arn| keys::ROOM_PREFIX.len() + arn.len());
+        let resources = self
+            .resources
+            .iter()
+            .map(|arn| keys::RESOURCE_PREFIX.len() + arn.len());
+        rooms.chain(resources).max()
+    }
+
+    fn others(&self) -> usize {
+        self.rooms.len() + self.resources.len()
+    }
 }
 
 fn log_fitted(fitted: Fitted, event_id: &str, record_bytes: usize, items: &str) {
@@ -240,9 +284,18 @@ fn log_fitted(fitted: Fitted, event_id: &str, record_bytes: usize, items: &str) 
 pub struct RecordItems {
     sort_key: String,
     user: Option<Item>,
-    other_pks: std::vec::IntoIter<String>,
+    partitions: RecordPartitions,
+    /// The room or resource item to build next, as an index into the rooms then the resources.
+    next_other: usize,
     /// The attributes of every room and resource item.
     other_attributes: Attributes,
+}
+
+impl RecordItems {
+    /// The partitions the record's items go to, by kind.
+    pub fn partitions(&self) -> &RecordPartitions {
+        &self.partitions
+    }
 }
 
 impl Iterator for RecordItems {
@@ -252,10 +305,11 @@ impl Iterator for RecordItems {
         if let Some(user) = self.user.take() {
             return Some(user);
         }
-        let pk = self.other_pks.next()?;
+        let pk = self.partitions.other_pk(self.next_other)?;
+        self.next_other += 1;
         let mut item = Item::new(pk, self.sort_key.clone());
         // The last item takes the attributes; the others copy them.
-        item.attributes = if self.other_pks.len() == 0 {
+        item.attributes = if self.next_other == self.partitions.others() {
             std::mem::take(&mut self.other_attributes)
         } else {
             self.other_attributes.clone()
@@ -264,7 +318,8 @@ impl Iterator for RecordItems {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let len = usize::from(self.user.is_some()) + self.other_pks.len();
+        let len = usize::from(self.user.is_some())
+            + self.partitions.others().saturating_sub(self.next_other);
         (len, Some(len))
     }
 }

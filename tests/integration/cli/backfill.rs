@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use a4b_audit::ledger::{Journal, seen_item};
+use a4b_audit::ledger::{Journal, SeenKind, seen_item};
 use a4b_audit_devtools::moto;
 
 use crate::harness::{ACCOUNT, TestEnv, cloudtrail_key, log_file};
@@ -149,19 +149,19 @@ async fn backfill_writes_exactly_the_items_of_the_selected_days_and_reports_the_
     let event = |pk: String, time: &str, id: &str| (pk, format!("{time}#{id}"));
     let room = |name: &str| format!("ROOM#{}", room_arn(name));
     let user = |name: &str| format!("USER#{}", user_arn(name));
-    let seen = |pk: String| {
-        let item = seen_item(&pk).unwrap();
+    let seen = |(kind, name): (SeenKind, String)| {
+        let item = seen_item(kind, &name).unwrap();
         (item.key.pk, item.key.sk)
     };
     let mut expected = vec![
         event(room("r1"), "2023-05-01T11:57:00Z", "e4"),
         event(room("r1"), "2023-05-01T11:58:00Z", "e1"),
         event(room("r2"), "2023-05-02T11:58:00Z", "e3"),
-        seen(room("r1")),
-        seen(room("r2")),
-        seen(user("alice")),
-        seen(user("bob")),
-        seen(user("carol")),
+        seen((SeenKind::Rooms, room_arn("r1"))),
+        seen((SeenKind::Rooms, room_arn("r2"))),
+        seen((SeenKind::Users, user_arn("alice"))),
+        seen((SeenKind::Users, user_arn("bob"))),
+        seen((SeenKind::Users, user_arn("carol"))),
         event(user("alice"), "2023-05-01T11:58:00Z", "e1"),
         event(user("alice"), "2023-05-02T11:58:00Z", "e3"),
         event(user("bob"), "2023-05-01T11:59:00Z", "e2"),

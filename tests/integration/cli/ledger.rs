@@ -2,7 +2,7 @@
 //! wrote (`a4b-audit cleanup-legacy`), which leaves everything else alone.
 
 use a4b_audit::item::Item;
-use a4b_audit::ledger::seen_item;
+use a4b_audit::ledger::{SeenKind, seen_item};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
 
 use crate::harness::TestEnv;
@@ -30,8 +30,8 @@ fn current_items() -> Vec<Item> {
     vec![
         Item::new(room.clone(), "2023-05-01T10:00:00Z#e1".into()),
         Item::new(user.clone(), "2023-05-01T10:00:00Z#e1".into()),
-        seen_item(&room).unwrap(),
-        seen_item(&user).unwrap(),
+        seen_item(SeenKind::Rooms, &room_arn("r1")).unwrap(),
+        seen_item(SeenKind::Users, &user_arn("alice")).unwrap(),
     ]
 }
 

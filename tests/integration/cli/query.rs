@@ -1,6 +1,6 @@
 //! `query`, `rooms` and `users` on a table holding known items, in each output format.
 
-use a4b_audit::ledger::seen_item;
+use a4b_audit::ledger::{SeenKind, seen_item};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -156,13 +156,13 @@ async fn rooms_and_users_list_the_seen_ones_with_the_count_and_last_time_of_thei
     let env = seeded().await;
     // Seen items as the pipeline writes them; r2 is seen but has no event (left out).
     let seen: Vec<_> = [
-        format!("ROOM#{}", room_arn("r1")),
-        format!("ROOM#{}", room_arn("r2")),
-        format!("USER#{}", user_arn("alice")),
-        format!("USER#{}", user_arn("bob")),
+        (SeenKind::Rooms, room_arn("r1")),
+        (SeenKind::Rooms, room_arn("r2")),
+        (SeenKind::Users, user_arn("alice")),
+        (SeenKind::Users, user_arn("bob")),
     ]
     .iter()
-    .map(|pk| seen_item(pk).unwrap())
+    .map(|(kind, name)| seen_item(*kind, name).unwrap())
     .collect();
     let unprocessed = DynamoDbSink::new(env.dynamodb.clone(), &env.table)
         .put_batch(seen)
