@@ -4,15 +4,16 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
+use super::source::CliObject;
 use crate::cli::s3_uri::parse_s3_uri;
 use crate::log_key;
-use crate::source::ObjectLocation;
+use crate::source::Location;
 
 /// What the command line names.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Inputs {
     /// The objects to process, in command-line order (folders in path order), each once.
-    pub objects: Vec<ObjectLocation>,
+    pub objects: Vec<CliObject>,
     /// Files found in folders that are not CloudTrail log files, with the reason.
     pub skipped: Vec<(String, &'static str)>,
 }
@@ -22,7 +23,7 @@ pub struct Inputs {
 pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
     let mut inputs = Inputs::default();
     let mut seen = BTreeSet::new();
-    let mut add = |inputs: &mut Inputs, location: ObjectLocation| {
+    let mut add = |inputs: &mut Inputs, location: CliObject| {
         if seen.insert(location.clone()) {
             inputs.objects.push(location);
         }
@@ -31,7 +32,7 @@ pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
         if argument.starts_with("s3://") {
             let object =
                 parse_s3_uri(argument).map_err(|error| CliError::Usage(format!("{error}")))?;
-            add(&mut inputs, ObjectLocation::S3(object));
+            add(&mut inputs, CliObject::S3(object));
             continue;
         }
         let path = Path::new(argument);
@@ -59,8 +60,8 @@ pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
     Ok(inputs)
 }
 
-fn local(path: &Path) -> Result<ObjectLocation, CliError> {
-    ObjectLocation::local_file(path)
+fn local(path: &Path) -> Result<CliObject, CliError> {
+    CliObject::local_file(path)
         .map_err(|error| CliError::Usage(format!("{}: {error}", path.display())))
 }
 
@@ -105,7 +106,7 @@ mod tests {
         let inputs = expand(&strings(&[dir.path().to_str().unwrap()])).unwrap();
         assert_eq!(
             inputs.objects,
-            vec![ObjectLocation::LocalFile(day.join(LOG_FILE))]
+            vec![CliObject::LocalFile(day.join(LOG_FILE))]
         );
         let skipped: Vec<&str> = inputs.skipped.iter().map(|(_, reason)| *reason).collect();
         assert_eq!(skipped, ["digest file", "not a CloudTrail log file"]);
@@ -117,7 +118,7 @@ mod tests {
         let export = dir.path().join("export.json");
         std::fs::write(&export, b"").unwrap();
         let inputs = expand(&strings(&[export.to_str().unwrap()])).unwrap();
-        assert_eq!(inputs.objects, vec![ObjectLocation::LocalFile(export)]);
+        assert_eq!(inputs.objects, vec![CliObject::LocalFile(export)]);
     }
 
     #[test]
