@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::ledger::FileLedger;
 use crate::metrics;
+use crate::notification::ObjectRef;
 use crate::object::Pipeline;
 use crate::sink::ItemSink;
 use crate::source::ObjectSource;
@@ -17,7 +18,7 @@ use crate::trigger::{self, InvocationError, Response, Trigger};
 
 /// Handles one event of any trigger: recognises it, processes the objects it names and answers as
 /// that trigger expects.
-pub async fn handle<S: ObjectSource, K: ItemSink, L: FileLedger>(
+pub async fn handle<S: ObjectSource<Location = ObjectRef>, K: ItemSink, L: FileLedger>(
     pipeline: &Pipeline<S, K, L>,
     event: LambdaEvent<Value>,
 ) -> Result<Response, InvocationError> {

@@ -14,7 +14,7 @@ pub use a4b_audit_core::trigger::{Delivery, KeyForm};
 use crate::notification::{self, Notification, ObjectRef};
 use crate::object::{ObjectOutcome, Pipeline};
 use crate::sink::ItemSink;
-use crate::source::{ObjectLocation, ObjectSource};
+use crate::source::ObjectSource;
 use crate::summary::InvocationSummary;
 
 /// One SNS message of an event: its id (for logs) and its text.
@@ -53,7 +53,7 @@ impl Invocation {
     }
 }
 
-impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
+impl<S: ObjectSource<Location = ObjectRef>, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     /// The SNS path: decodes each message and processes every object they name, each once.
     pub async fn run(
         &self,
@@ -103,7 +103,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     }
 }
 
-impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
+impl<S: ObjectSource<Location = ObjectRef>, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     /// Processes one object as named; for [`KeyForm::MaybeFormEncoded`], a key with `+` or `%`
     /// that answers NoSuchKey is tried once more form-decoded. Gives the object that was read.
     async fn process_named(
@@ -112,9 +112,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         keys: KeyForm,
         deadline: Option<Instant>,
     ) -> (ObjectRef, ObjectOutcome) {
-        let outcome = self
-            .process_object(&ObjectLocation::S3(object.clone()), deadline)
-            .await;
+        let outcome = self.process_object(&object, deadline).await;
         if keys != KeyForm::MaybeFormEncoded
             || !outcome.is_not_found()
             || !object.key.contains(['+', '%'])
@@ -132,9 +130,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             key: decoded_key,
         };
         info!(object = %decoded, "no object under the key as sent: trying the form-decoded key");
-        let outcome = self
-            .process_object(&ObjectLocation::S3(decoded.clone()), deadline)
-            .await;
+        let outcome = self.process_object(&decoded, deadline).await;
         (decoded, outcome)
     }
 }

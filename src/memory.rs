@@ -13,14 +13,14 @@ use crate::item::Item;
 pub use crate::ledger::MemoryTable;
 use crate::notification::ObjectRef;
 use crate::sink::{ItemSink, SinkError};
-use crate::source::{ObjectBody, ObjectLocation, ObjectSource, SourceError};
+use crate::source::{ObjectBody, ObjectSource, SourceError};
 
-/// Log files in memory, by location. A location with nothing stored answers NoSuchKey, as S3 does.
+/// Log files in memory, by S3 object. A location with nothing stored answers NoSuchKey, as S3 does.
 /// Clones share the objects and the record of what was opened.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySource {
-    objects: Arc<Mutex<BTreeMap<ObjectLocation, Stored>>>,
-    opened: Arc<Mutex<Vec<ObjectLocation>>>,
+    objects: Arc<Mutex<BTreeMap<ObjectRef, Stored>>>,
+    opened: Arc<Mutex<Vec<ObjectRef>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,17 +41,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl MemorySource {
     /// Stores `bytes` under `object`.
     pub fn put(&self, object: ObjectRef, bytes: Vec<u8>) {
-        self.put_at(ObjectLocation::S3(object), bytes);
-    }
-
-    /// Stores `bytes` at `location` (an S3 object or a local file).
-    pub fn put_at(&self, location: ObjectLocation, bytes: Vec<u8>) {
-        let stored = Stored {
-            bytes,
-            cut_at: 0,
-            breaks: 0,
-        };
-        lock(&self.objects).insert(location, stored);
+        self.put_broken(object, bytes, 0, 0);
     }
 
     /// Stores `bytes` under `object`, whose next `breaks` reads fail after `cut_at` bytes.
@@ -61,17 +51,19 @@ impl MemorySource {
             cut_at,
             breaks,
         };
-        lock(&self.objects).insert(ObjectLocation::S3(object), stored);
+        lock(&self.objects).insert(object, stored);
     }
 
     /// Every location opened so far, in order (a re-read opens again).
-    pub fn opened(&self) -> Vec<ObjectLocation> {
+    pub fn opened(&self) -> Vec<ObjectRef> {
         lock(&self.opened).clone()
     }
 }
 
 impl ObjectSource for MemorySource {
-    async fn open(&self, object: &ObjectLocation) -> Result<ObjectBody, SourceError> {
+    type Location = ObjectRef;
+
+    async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, SourceError> {
         lock(&self.opened).push(object.clone());
         let mut objects = lock(&self.objects);
         let stored = objects.get_mut(object).ok_or(SourceError::NotFound)?;

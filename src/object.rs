@@ -18,7 +18,7 @@ use crate::log_key;
 use crate::reader::{ReadError, ReaderOptions};
 use crate::retry::{FailureKind, GiveUp};
 use crate::sink::ItemSink;
-use crate::source::{ObjectLocation, ObjectSource, SourceError};
+use crate::source::{Location, ObjectSource, SourceError};
 use crate::summary::{InvocationSummary, ObjectCounts};
 use crate::writer::{WriteError, WriterOptions};
 
@@ -115,7 +115,8 @@ impl ObjectError {
 #[derive(Debug, thiserror::Error)]
 #[error("{object}: {error}")]
 pub struct ObjectFailure {
-    pub object: ObjectLocation,
+    /// The object's name (`s3://bucket/key`, or the CLI's `file://` path).
+    pub object: String,
     pub error: ObjectError,
     /// What was counted before the failure.
     pub counts: ObjectCounts,
@@ -205,7 +206,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     /// [`PipelineOptions::classify_keys`] is off).
     pub async fn process_object(
         &self,
-        object: &ObjectLocation,
+        object: &S::Location,
         deadline: Option<Instant>,
     ) -> ObjectOutcome {
         if self.options.classify_keys
@@ -216,15 +217,15 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         let failure = |error: ObjectError, counts: ObjectCounts| {
             warn!(object = %object, error = %error, "object failed");
             ObjectOutcome::Failed(ObjectFailure {
-                object: object.clone(),
+                object: object.to_string(),
                 error,
                 counts,
             })
         };
-        if let ObjectLocation::S3(s3_object) = object
-            && !self.config.bucket_allowed(&s3_object.bucket)
+        if let Some(bucket) = object.bucket()
+            && !self.config.bucket_allowed(bucket)
         {
-            let bucket = s3_object.bucket.clone();
+            let bucket = bucket.to_owned();
             return failure(
                 ObjectError::BucketNotAllowed { bucket },
                 ObjectCounts::default(),
@@ -280,7 +281,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     /// nothing of it runs on into the next invocation. Counts what it did up to there.
     async fn stop_at_deadline(
         &self,
-        object: &ObjectLocation,
+        object: &S::Location,
         stop: &CancellationToken,
         work: std::pin::Pin<
             Box<impl Future<Output = Result<ObjectCounts, (ObjectError, ObjectCounts)>>>,
@@ -301,7 +302,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     /// Writes the object's items (with their seen items), then tells the ledger the file is done.
     async fn process_and_record(
         &self,
-        object: &ObjectLocation,
+        object: &S::Location,
         stop: &CancellationToken,
         latest_start: Option<Instant>,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
@@ -320,7 +321,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     /// of every read: each was sent.
     async fn read_with_retries(
         &self,
-        object: &ObjectLocation,
+        object: &S::Location,
         stop: &CancellationToken,
         latest_start: Option<Instant>,
     ) -> Result<ObjectCounts, (ObjectError, ObjectCounts)> {
@@ -374,7 +375,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
 
     async fn read_and_write(
         &self,
-        object: &ObjectLocation,
+        object: &S::Location,
         transport_failed: Arc<AtomicBool>,
         stop: &CancellationToken,
         latest_start: Option<Instant>,
@@ -428,7 +429,7 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
         }
     }
 
-    fn audit_context(&self, object: &ObjectLocation) -> AuditContext {
+    fn audit_context(&self, object: &S::Location) -> AuditContext {
         let now = jiff::Timestamp::now();
         AuditContext {
             source_object: object.to_string(),
@@ -542,24 +543,24 @@ mod tests {
 
     #[tokio::test]
     async fn an_object_whose_counts_do_not_add_up_raises_unreconciled() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
         let record = r#"{"eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventSource":"a4b.amazonaws.com"}"#;
-        std::fs::write(&path, format!(r#"{{"Records":[{record}]}}"#)).unwrap();
+        let location = crate::notification::ObjectRef {
+            bucket: "trail".into(),
+            key: "f.json".into(),
+        };
+        let source = crate::memory::MemorySource::default();
+        source.put(
+            location.clone(),
+            format!(r#"{{"Records":[{record}]}}"#).into_bytes(),
+        );
         let config =
             Config::from_lookup(|name| (name == "TABLE_NAME").then(|| "audit".to_owned())).unwrap();
         let options = PipelineOptions {
             classify_keys: false,
             ..PipelineOptions::default()
         };
-        let pipeline = Pipeline::new(
-            crate::source::LocalFileSource,
-            MiscountingSink::default(),
-            config,
-            options,
-        );
+        let pipeline = Pipeline::new(source, MiscountingSink::default(), config, options);
 
-        let location = ObjectLocation::local_file(&path).unwrap();
         let ObjectOutcome::Failed(failure) = pipeline.process_object(&location, None).await else {
             panic!("the object must fail");
         };
@@ -635,7 +636,12 @@ mod tests {
     }
 
     impl ObjectSource for EndlessSource {
-        async fn open(&self, _: &ObjectLocation) -> Result<crate::source::ObjectBody, SourceError> {
+        type Location = crate::notification::ObjectRef;
+
+        async fn open(
+            &self,
+            _: &crate::notification::ObjectRef,
+        ) -> Result<crate::source::ObjectBody, SourceError> {
             Ok(crate::source::ObjectBody {
                 reader: Box::pin(EndlessBody {
                     started: false,
@@ -669,7 +675,10 @@ mod tests {
             ..PipelineOptions::default()
         };
         let pipeline = Pipeline::new(source, MiscountingSink::default(), config, options);
-        let object = ObjectLocation::local_file(std::path::Path::new("/endless.json")).unwrap();
+        let object = crate::notification::ObjectRef {
+            bucket: "trail".into(),
+            key: "endless.json".into(),
+        };
         let deadline = Instant::now() + Duration::from_secs(6);
         let ObjectOutcome::Failed(failure) = pipeline.process_object(&object, Some(deadline)).await
         else {

@@ -1,9 +1,9 @@
-//! Where log files come from: the `ObjectSource` port, its S3 adapter and a local-file adapter
-//! (the CLI's).
+//! Where log files come from: the `ObjectSource` port and its S3 adapter (the CLI's local files
+//! are its own, in `crate::cli::source`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,63 +12,33 @@ use std::task::{Context, Poll};
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::aws_errors::Cause;
 use crate::notification::ObjectRef;
 use crate::retry::FailureKind;
 
-/// Where one log file is: an S3 object (the Lambda and the CLI) or a local file (the CLI).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ObjectLocation {
-    S3(ObjectRef),
-    /// An absolute path.
-    LocalFile(PathBuf),
-}
-
-impl ObjectLocation {
-    /// A local file, named by its absolute path so that `source_object` does not depend on the
-    /// directory the CLI was started in.
-    pub fn local_file(path: &Path) -> std::io::Result<Self> {
-        Ok(ObjectLocation::LocalFile(std::path::absolute(path)?))
-    }
-
+/// Where one log file is, as the per-object step needs to know it: the name it is reported and
+/// recorded under (its `Display`, the items' `source_object`), the text its key class is read from,
+/// and the bucket `ALLOWED_BUCKETS` is checked against. Each source names its own objects: S3 by
+/// [`ObjectRef`], the CLI's local files by path (`crate::cli::source`).
+pub trait Location: fmt::Display + fmt::Debug + Clone + Send + Sync + 'static {
     /// The key or path to classify with [`log_key::classify`](crate::log_key::classify).
-    pub fn key_text(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            ObjectLocation::S3(object) => std::borrow::Cow::Borrowed(&object.key),
-            ObjectLocation::LocalFile(path) => path.to_string_lossy(),
-        }
-    }
+    fn key_text(&self) -> Cow<'_, str>;
+    /// The S3 bucket, for `ALLOWED_BUCKETS`; `None` for an object outside S3.
+    fn bucket(&self) -> Option<&str>;
 }
 
-impl From<ObjectRef> for ObjectLocation {
-    fn from(object: ObjectRef) -> Self {
-        ObjectLocation::S3(object)
+/// `s3://bucket/key`.
+impl Location for ObjectRef {
+    fn key_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.key)
+    }
+
+    fn bucket(&self) -> Option<&str> {
+        Some(&self.bucket)
     }
 }
-
-/// `s3://bucket/key`, or `file://` + the percent-encoded absolute path for a local file.
-impl fmt::Display for ObjectLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ObjectLocation::S3(object) => object.fmt(f),
-            ObjectLocation::LocalFile(path) => {
-                let bytes = path.as_os_str().as_encoded_bytes();
-                write!(f, "file://{}", percent_encode(bytes, PATH_ESCAPED))
-            }
-        }
-    }
-}
-
-/// What a `file://` URI escapes in a path: everything but RFC 3986's unreserved characters and `/`.
-const PATH_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/');
 
 /// An opened object: its bytes as they are stored (gzipped or not).
 pub struct ObjectBody {
@@ -143,9 +113,12 @@ impl SourceError {
 
 /// Opens objects for reading.
 pub trait ObjectSource: Send + Sync + 'static {
+    /// How this source names its objects.
+    type Location: Location;
+
     fn open(
         &self,
-        object: &ObjectLocation,
+        object: &Self::Location,
     ) -> impl Future<Output = Result<ObjectBody, SourceError>> + Send;
 }
 
@@ -165,13 +138,9 @@ impl S3Source {
 }
 
 impl ObjectSource for S3Source {
-    async fn open(&self, location: &ObjectLocation) -> Result<ObjectBody, SourceError> {
-        let ObjectLocation::S3(object) = location else {
-            return Err(SourceError::Unsupported(
-                location.to_string(),
-                "the S3 source reads S3 objects only",
-            ));
-        };
+    type Location = ObjectRef;
+
+    async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, SourceError> {
         let output = self
             .client
             .get_object()
@@ -186,27 +155,6 @@ impl ObjectSource for S3Source {
             .map_err(classify_get_object_error)?;
         Ok(ObjectBody {
             reader: Box::pin(output.body.into_async_read()),
-        })
-    }
-}
-
-/// Reads local files (the CLI's `process PATH`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LocalFileSource;
-
-impl ObjectSource for LocalFileSource {
-    async fn open(&self, location: &ObjectLocation) -> Result<ObjectBody, SourceError> {
-        let ObjectLocation::LocalFile(path) = location else {
-            return Err(SourceError::Unsupported(
-                location.to_string(),
-                "the local-file source reads local files only",
-            ));
-        };
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(SourceError::LocalFile)?;
-        Ok(ObjectBody {
-            reader: Box::pin(file),
         })
     }
 }
@@ -270,66 +218,15 @@ fn get_object_failure(error: &SdkError<GetObjectError>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
 
     #[test]
-    fn s3_location_reads_as_its_uri() {
-        let location = ObjectLocation::S3(ObjectRef {
+    fn an_s3_object_reads_as_its_uri_and_is_classified_by_its_key() {
+        let object = ObjectRef {
             bucket: "b".into(),
             key: "AWSLogs/x.json.gz".into(),
-        });
-        assert_eq!(location.to_string(), "s3://b/AWSLogs/x.json.gz");
-        assert_eq!(location.key_text(), "AWSLogs/x.json.gz");
-    }
-
-    #[test]
-    fn local_location_is_a_file_uri_of_the_absolute_path() {
-        let location = ObjectLocation::local_file(Path::new("logs/a.json")).unwrap();
-        let absolute = std::env::current_dir().unwrap().join("logs/a.json");
-        assert_eq!(location, ObjectLocation::LocalFile(absolute.clone()));
-        assert_eq!(
-            location.to_string(),
-            format!("file://{}", absolute.display())
-        );
-    }
-
-    #[test]
-    fn a_local_file_uri_percent_encodes_its_path() {
-        let location = ObjectLocation::LocalFile(PathBuf::from("/logs/a b#1%?é.json"));
-        assert_eq!(
-            location.to_string(),
-            "file:///logs/a%20b%231%25%3F%C3%A9.json"
-        );
-    }
-
-    #[tokio::test]
-    async fn local_file_source_streams_the_file_as_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
-        std::fs::write(&path, b"{\"Records\":[]}").unwrap();
-        let mut body = LocalFileSource
-            .open(&ObjectLocation::local_file(&path).unwrap())
-            .await
-            .unwrap();
-        let mut text = String::new();
-        body.reader.read_to_string(&mut text).await.unwrap();
-        assert_eq!(text, "{\"Records\":[]}");
-    }
-
-    #[tokio::test]
-    async fn missing_local_file_is_a_local_file_error() {
-        let location = ObjectLocation::local_file(Path::new("/nonexistent/a4b/f.json")).unwrap();
-        let error = LocalFileSource.open(&location).await.err().unwrap();
-        assert!(matches!(error, SourceError::LocalFile(_)), "{error}");
-    }
-
-    #[tokio::test]
-    async fn local_file_source_refuses_s3_objects() {
-        let location = ObjectLocation::S3(ObjectRef {
-            bucket: "b".into(),
-            key: "k".into(),
-        });
-        let error = LocalFileSource.open(&location).await.err().unwrap();
-        assert!(matches!(error, SourceError::Unsupported(..)), "{error}");
+        };
+        assert_eq!(object.to_string(), "s3://b/AWSLogs/x.json.gz");
+        assert_eq!(object.key_text(), "AWSLogs/x.json.gz");
+        assert_eq!(object.bucket(), Some("b"));
     }
 }

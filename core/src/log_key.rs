@@ -103,32 +103,13 @@ fn is_unique_id(text: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
 }
 
-/// `YYYYMMDDTHHMMZ` naming a real UTC minute.
+/// `YYYYMMDDTHHMMZ` naming a real UTC minute: what jiff parses and writes back unchanged (its
+/// parser alone would also take a sign and shorter fields, which the name never has).
 fn is_delivery_time(text: &str) -> bool {
-    let Some((date, time)) = text.split_at_checked(8) else {
-        return false;
-    };
-    let Some(hours_minutes) = time.strip_prefix('T').and_then(|t| t.strip_suffix('Z')) else {
-        return false;
-    };
-    let all_digits = |digits: &str| digits.bytes().all(|byte| byte.is_ascii_digit());
-    if !all_digits(date) || hours_minutes.len() != 4 || !all_digits(hours_minutes) {
-        return false;
-    }
-    let number = |digits: Option<&str>| digits.and_then(|digits| digits.parse::<i16>().ok());
-    let (Some(year), Some(month), Some(day), Some(hour), Some(minute)) = (
-        number(date.get(0..4)),
-        number(date.get(4..6)),
-        number(date.get(6..8)),
-        number(hours_minutes.get(0..2)),
-        number(hours_minutes.get(2..4)),
-    ) else {
-        return false;
-    };
-    let (Ok(month), Ok(day)) = (i8::try_from(month), i8::try_from(day)) else {
-        return false;
-    };
-    jiff::civil::Date::new(year, month, day).is_ok() && hour < 24 && minute < 60
+    const DELIVERY_TIME: &str = "%Y%m%dT%H%MZ";
+    jiff::civil::DateTime::strptime(DELIVERY_TIME, text)
+        .and_then(|time| jiff::fmt::strtime::format(DELIVERY_TIME, time))
+        .is_ok_and(|written| written == text)
 }
 
 #[cfg(test)]
@@ -269,6 +250,10 @@ mod tests {
             "20160811T221500Z", // seconds, as in digest names
             "2016081T2215Z",
             "2016-08-11T22:15Z",
+            "2016112T2215Z",  // a short field
+            "+2016112T2215Z", // a sign
+            "-2016112T2215Z",
+            "20160811T2215Z ",
             "",
         ] {
             let key = format!("123456789012_CloudTrail_us-east-2_{time}_kpaMYavMQA9Ahp7L.json.gz");

@@ -17,7 +17,7 @@ use crate::ledger::Journal;
 use crate::notification::ObjectRef;
 use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
 use crate::sink::DynamoDbSink;
-use crate::source::{ObjectLocation, S3Source};
+use crate::source::S3Source;
 use crate::summary::InvocationSummary;
 
 pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
@@ -82,10 +82,10 @@ pub async fn run(args: BackfillArgs) -> Result<Outcome, CliError> {
     let mut outcomes = stream::iter(files)
         .map(|file| {
             let pipeline = &pipeline;
-            let location = ObjectLocation::S3(ObjectRef {
+            let location = ObjectRef {
                 bucket: bucket.clone(),
                 key: file.key,
-            });
+            };
             async move {
                 let outcome = pipeline.process_object(&location, None).await;
                 (location, file.size, outcome)

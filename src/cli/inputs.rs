@@ -4,15 +4,16 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
+use super::source::CliObject;
 use crate::cli::s3_uri::parse_s3_uri;
 use crate::log_key;
-use crate::source::ObjectLocation;
+use crate::source::Location;
 
 /// What the command line names.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Inputs {
     /// The objects to process, in command-line order (folders in path order), each once.
-    pub objects: Vec<ObjectLocation>,
+    pub objects: Vec<CliObject>,
     /// Files found in folders that are not CloudTrail log files, with the reason.
     pub skipped: Vec<(String, &'static str)>,
 }
@@ -22,7 +23,7 @@ pub struct Inputs {
 pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
     let mut inputs = Inputs::default();
     let mut seen = BTreeSet::new();
-    let mut add = |inputs: &mut Inputs, location: ObjectLocation| {
+    let mut add = |inputs: &mut Inputs, location: CliObject| {
         if seen.insert(location.clone()) {
             inputs.objects.push(location);
         }
@@ -31,7 +32,7 @@ pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
         if argument.starts_with("s3://") {
             let object =
                 parse_s3_uri(argument).map_err(|error| CliError::Usage(format!("{error}")))?;
-            add(&mut inputs, ObjectLocation::S3(object));
+            add(&mut inputs, CliObject::S3(object));
             continue;
         }
         let path = Path::new(argument);
@@ -41,8 +42,7 @@ pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
             ))
         })?;
         if metadata.is_dir() {
-            let mut files = Vec::new();
-            walk(path, &mut files).map_err(|error| {
+            let files = walk(path).map_err(|error| {
                 CliError::Usage(format!("cannot read the folder {argument}: {error}"))
             })?;
             for file in files {
@@ -59,25 +59,23 @@ pub fn expand(arguments: &[String]) -> Result<Inputs, CliError> {
     Ok(inputs)
 }
 
-fn local(path: &Path) -> Result<ObjectLocation, CliError> {
-    ObjectLocation::local_file(path)
+fn local(path: &Path) -> Result<CliObject, CliError> {
+    CliObject::local_file(path)
         .map_err(|error| CliError::Usage(format!("{}: {error}", path.display())))
 }
 
-/// The files below `folder`, sorted by path. Symbolic links to folders are not followed (no loops).
-fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries = std::fs::read_dir(folder)?.collect::<Result<Vec<_>, _>>()?;
-    entries.sort_by_key(|entry| entry.path());
-    for entry in entries {
-        let path = entry.path();
-        let file_type = entry.file_type()?;
-        if file_type.is_dir() {
-            walk(&path, files)?;
-        } else if file_type.is_file() || (file_type.is_symlink() && path.is_file()) {
-            files.push(path);
+/// The files below `folder`, sorted by path. Symbolic links to folders are not followed (no loops);
+/// those to files are read.
+fn walk(folder: &Path) -> Result<Vec<PathBuf>, walkdir::Error> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(folder).sort_by_file_name() {
+        let entry = entry?;
+        let file_type = entry.file_type();
+        if file_type.is_file() || (file_type.is_symlink() && entry.path().is_file()) {
+            files.push(entry.into_path());
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -105,10 +103,32 @@ mod tests {
         let inputs = expand(&strings(&[dir.path().to_str().unwrap()])).unwrap();
         assert_eq!(
             inputs.objects,
-            vec![ObjectLocation::LocalFile(day.join(LOG_FILE))]
+            vec![CliObject::LocalFile(day.join(LOG_FILE))]
         );
         let skipped: Vec<&str> = inputs.skipped.iter().map(|(_, reason)| *reason).collect();
         assert_eq!(skipped, ["digest file", "not a CloudTrail log file"]);
+    }
+
+    #[test]
+    fn a_folder_s_log_files_come_in_path_order_and_links_to_folders_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |minute: &str| {
+            format!("123456789012_CloudTrail_us-east-1_20230501T12{minute}Z_abcdEFGH1234.json.gz")
+        };
+        let paths = [
+            dir.path().join(name("10")),
+            dir.path().join("2023/05/01").join(name("00")),
+            dir.path().join("2023/05/01").join(name("05")),
+            dir.path().join("2023/05/02").join(name("00")),
+        ];
+        for path in paths.iter().rev() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"").unwrap();
+        }
+        std::os::unix::fs::symlink(dir.path().join("2023"), dir.path().join("2023/loop")).unwrap();
+        let inputs = expand(&strings(&[dir.path().to_str().unwrap()])).unwrap();
+        let expected: Vec<CliObject> = paths.into_iter().map(CliObject::LocalFile).collect();
+        assert_eq!(inputs.objects, expected);
     }
 
     #[test]
@@ -117,7 +137,7 @@ mod tests {
         let export = dir.path().join("export.json");
         std::fs::write(&export, b"").unwrap();
         let inputs = expand(&strings(&[export.to_str().unwrap()])).unwrap();
-        assert_eq!(inputs.objects, vec![ObjectLocation::LocalFile(export)]);
+        assert_eq!(inputs.objects, vec![CliObject::LocalFile(export)]);
     }
 
     #[test]

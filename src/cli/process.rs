@@ -3,12 +3,12 @@
 use super::args::ProcessArgs;
 use super::dry_run::DryRunSink;
 use super::error::CliError;
-use super::source::CliSource;
+use super::source::{CliObject, CliSource};
 use super::{Outcome, clients, inputs, report};
 use crate::ledger::{FileLedger, SeenItems};
 use crate::object::{Pipeline, PipelineOptions};
 use crate::sink::{DynamoDbSink, ItemSink};
-use crate::source::{LocalFileSource, ObjectLocation, ObjectSource, S3Source};
+use crate::source::{ObjectSource, S3Source};
 use crate::summary::InvocationSummary;
 
 /// The table name of a dry run without `--table`: only shown in logs, never written to.
@@ -19,7 +19,7 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
     let reads_s3 = inputs
         .objects
         .iter()
-        .any(|object| matches!(object, ObjectLocation::S3(_)));
+        .any(|object| matches!(object, CliObject::S3(_)));
     let sdk_config = if reads_s3 || !args.dry_run {
         Some(clients::sdk_config().await?)
     } else {
@@ -30,7 +30,6 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
             .as_ref()
             .filter(|_| reads_s3)
             .map(|sdk_config| S3Source::new(crate::aws::s3_client(sdk_config))),
-        local: LocalFileSource,
     };
     // The operator chose every object: files are read whatever their names (folders were
     // filtered by name when they were expanded).
@@ -89,7 +88,7 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
 /// Processes the objects one after the other, adding each outcome to `summary`.
 pub async fn process_in_order<S: ObjectSource, K: ItemSink, L: FileLedger>(
     pipeline: &Pipeline<S, K, L>,
-    objects: &[ObjectLocation],
+    objects: &[S::Location],
     summary: &mut InvocationSummary,
 ) {
     for object in objects {

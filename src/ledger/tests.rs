@@ -2,7 +2,6 @@
 //! matches the event partitions, and what each file costs in requests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
@@ -11,7 +10,6 @@ use crate::config::Config;
 use crate::memory::MemorySource;
 use crate::notification::ObjectRef;
 use crate::object::{ObjectOutcome, Pipeline, PipelineOptions};
-use crate::source::ObjectLocation;
 use crate::summary::ObjectCounts;
 
 fn room(name: &str) -> String {
@@ -44,19 +42,23 @@ fn log_file(records: &[Value]) -> Vec<u8> {
     json!({ "Records": records }).to_string().into_bytes()
 }
 
-/// One log file under both of its names.
+/// One log file under two names: in the trail's bucket and a copy elsewhere (as the CLI names a
+/// downloaded copy by its path).
 struct TwoNames {
-    s3: ObjectLocation,
-    local: ObjectLocation,
+    s3: ObjectRef,
+    local: ObjectRef,
 }
 
 fn two_names(name: &str) -> TwoNames {
     TwoNames {
-        s3: ObjectLocation::S3(ObjectRef {
+        s3: ObjectRef {
             bucket: "trail".into(),
             key: format!("AWSLogs/{name}.json"),
-        }),
-        local: ObjectLocation::LocalFile(PathBuf::from(format!("/logs/{name}.json"))),
+        },
+        local: ObjectRef {
+            bucket: "copy".into(),
+            key: format!("logs/{name}.json"),
+        },
     }
 }
 
@@ -90,8 +92,8 @@ fn sample() -> (MemorySource, [TwoNames; 2]) {
     let files = [two_names("first"), two_names("second")];
     let source = MemorySource::default();
     for (names, bytes) in files.iter().zip([first, second]) {
-        source.put_at(names.s3.clone(), bytes.clone());
-        source.put_at(names.local.clone(), bytes);
+        source.put(names.s3.clone(), bytes.clone());
+        source.put(names.local.clone(), bytes);
     }
     (source, files)
 }
@@ -215,7 +217,7 @@ async fn a_file_costs_one_request_per_25_event_and_seen_items() {
         .collect();
     let names = two_names("busy");
     let source = MemorySource::default();
-    source.put_at(names.s3.clone(), log_file(&records));
+    source.put(names.s3.clone(), log_file(&records));
     let table = MemoryTable::default();
     let counts = processed(
         pipeline(source, &table, SeenItems)
@@ -237,7 +239,7 @@ async fn a_file_costs_one_request_per_25_event_and_seen_items() {
 async fn a_file_without_a4b_records_costs_no_request() {
     let names = two_names("quiet");
     let source = MemorySource::default();
-    source.put_at(
+    source.put(
         names.s3.clone(),
         log_file(&[other_record("x1"), other_record("x2")]),
     );

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use super::*;
 use crate::item::Item;
 use crate::ledger::MemoryTable;
+use crate::notification::ObjectRef;
 use crate::retry::{Backoff, RetryPolicy};
 use crate::sink::SinkError;
 use crate::source::ObjectBody;
@@ -52,7 +53,9 @@ impl ScriptedSource {
 }
 
 impl ObjectSource for Arc<ScriptedSource> {
-    async fn open(&self, _: &ObjectLocation) -> Result<ObjectBody, SourceError> {
+    type Location = ObjectRef;
+
+    async fn open(&self, _: &ObjectRef) -> Result<ObjectBody, SourceError> {
         self.opened_at.lock().unwrap().push(Instant::now());
         let next = self.script.lock().unwrap().pop_front();
         let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> =
@@ -128,8 +131,11 @@ fn options(max_attempts: u32, delay: Duration, margin: Duration) -> PipelineOpti
     }
 }
 
-fn object() -> ObjectLocation {
-    ObjectLocation::local_file(std::path::Path::new("/logs/f.json")).unwrap()
+fn object() -> ObjectRef {
+    ObjectRef {
+        bucket: "trail".into(),
+        key: "logs/f.json".into(),
+    }
 }
 
 fn opens(source: &ScriptedSource) -> Vec<Instant> {

@@ -115,7 +115,7 @@ mod tests {
     use super::*;
     use crate::invocation::ObjectReport;
     use crate::object::{ObjectError, ObjectFailure};
-    use crate::source::{ObjectLocation, SourceError};
+    use crate::source::SourceError;
     use crate::summary::ObjectCounts;
     use crate::trigger::{Response, Trigger};
 
@@ -131,7 +131,7 @@ mod tests {
 
     fn failed(key: &str, error: ObjectError) -> ObjectOutcome {
         ObjectOutcome::Failed(ObjectFailure {
-            object: ObjectLocation::S3(object(key)),
+            object: object(key).to_string(),
             error,
             counts: ObjectCounts::default(),
         })

@@ -99,7 +99,7 @@ mod tests {
     use crate::invocation::ObjectReport;
     use crate::notification::ObjectRef;
     use crate::object::{ObjectError, ObjectFailure};
-    use crate::source::{ObjectLocation, SourceError};
+    use crate::source::SourceError;
     use crate::summary::{InvocationSummary, ObjectCounts};
     use crate::trigger::tests::reference;
     use crate::trigger::{Response, Trigger};
@@ -134,10 +134,11 @@ mod tests {
 
     fn failed(error: ObjectError) -> ObjectOutcome {
         ObjectOutcome::Failed(ObjectFailure {
-            object: ObjectLocation::S3(ObjectRef {
+            object: ObjectRef {
                 bucket: "b".to_owned(),
                 key: "k".to_owned(),
-            }),
+            }
+            .to_string(),
             error,
             counts: ObjectCounts::default(),
         })

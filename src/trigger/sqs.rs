@@ -43,7 +43,7 @@ mod tests {
     use crate::invocation::ObjectReport;
     use crate::notification::ObjectRef;
     use crate::object::{ObjectError, ObjectFailure};
-    use crate::source::{ObjectLocation, SourceError};
+    use crate::source::SourceError;
     use crate::summary::{InvocationSummary, ObjectCounts};
     use crate::trigger::{Response, Trigger};
 
@@ -67,7 +67,7 @@ mod tests {
 
     fn failed_outcome(object: &ObjectRef) -> ObjectOutcome {
         ObjectOutcome::Failed(ObjectFailure {
-            object: ObjectLocation::S3(object.clone()),
+            object: object.to_string(),
             error: ObjectError::Source(SourceError::NotFound),
             counts: ObjectCounts::default(),
         })

@@ -10,6 +10,7 @@ use std::time::Duration;
 use a4b_audit::config::Config;
 use a4b_audit::handler;
 use a4b_audit::ledger::{FileLedger, SeenItems};
+use a4b_audit::notification::ObjectRef;
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::retry::{Backoff, RetryPolicy};
 use a4b_audit::sink::{DynamoDbSink, ItemSink};
@@ -243,7 +244,7 @@ pub async fn pipeline_at(
 /// Runs the real handler once, as the Lambda runtime would, without a deadline. Its EMF metrics
 /// line (1 KB on stdout, which the test harness does not capture) is left out unless
 /// `A4B_TEST_LOG` is set; the binary's own line is checked by the observability tests.
-pub async fn invoke<S: ObjectSource, K: ItemSink, L: FileLedger>(
+pub async fn invoke<S: ObjectSource<Location = ObjectRef>, K: ItemSink, L: FileLedger>(
     pipeline: &Pipeline<S, K, L>,
     event: SnsEvent,
 ) -> Result<InvocationSummary, InvocationFailed> {

@@ -20,7 +20,13 @@ const NOT_IN_THE_CORE: [&str; 7] = [
 ];
 
 /// The CLI's own dependencies, which the Lambda must not be built with.
-const CLI_ONLY: [&str; 4] = ["clap", "indicatif", "terminal_size", "aws-sdk-sfn"];
+const CLI_ONLY: [&str; 5] = [
+    "clap",
+    "indicatif",
+    "terminal_size",
+    "walkdir",
+    "aws-sdk-sfn",
+];
 
 fn cargo(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO"))

@@ -26,7 +26,6 @@ pub(super) struct Input<S: Source> {
     eof: bool,
     total: u64,
     limit: u64,
-    largest_buf: usize,
 }
 
 impl<S: Source> Input<S> {
@@ -47,7 +46,6 @@ impl<S: Source> Input<S> {
             eof: false,
             total: 0,
             limit,
-            largest_buf: usual_len,
         }
     }
 
@@ -88,11 +86,6 @@ impl<S: Source> Input<S> {
     /// The longest record kept (`MAX_RECORD_BYTES`).
     pub(super) fn record_cap(&self) -> u64 {
         self.record_cap
-    }
-
-    /// The largest the buffer has been.
-    pub(super) fn largest_buf(&self) -> usize {
-        self.largest_buf
     }
 
     /// Keeps the bytes from the current position in the buffer until [`Self::release`], as long as
@@ -188,7 +181,6 @@ impl<S: Source> Input<S> {
                 .min(most)
                 .max(self.buf.len() + 1);
             self.buf.resize(grown, 0);
-            self.largest_buf = self.largest_buf.max(grown);
         }
         let room = self.buf.len() - self.end;
         // One byte past the cap is enough to know the object is too large.

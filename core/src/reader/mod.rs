@@ -101,7 +101,7 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    read_log_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
+    read_on_one_thread(input, options, on_record, BUFFER_LEN).map_err(|(error, _)| error)
 }
 
 /// [`read_log`] with inflation on a second thread: the decoder runs ahead of the scanner by a few
@@ -116,7 +116,7 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    read_log_threaded_buffered(input, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
+    read_inflating_on_own_thread(input, options, on_record, BUFFER_LEN).map_err(|(error, _)| error)
 }
 
 /// Reads a whole log file with the thread layout that fits the CPU this process gets, and also
@@ -137,16 +137,11 @@ where
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    let decoded = Decoded::open(input).map_err(|error| (error.into(), ReadStats::default()))?;
-    if !inflate_on_own_thread() {
-        return scan_counted(decoded, options, on_record, BUFFER_LEN).map(|(stats, _)| stats);
+    if inflate_on_own_thread() {
+        read_inflating_on_own_thread(input, options, on_record, BUFFER_LEN)
+    } else {
+        read_on_one_thread(input, options, on_record, BUFFER_LEN)
     }
-    let (inflater, inflated) = threaded::split(decoded);
-    std::thread::scope(|scope| {
-        scope.spawn(move || inflater.run());
-        // Returning drops the receiving end, which stops the inflating thread before the join.
-        scan_counted(inflated, options, on_record, BUFFER_LEN).map(|(stats, _)| stats)
-    })
 }
 
 /// Whether inflation gets a thread of its own: only when another core can run it meanwhile.
@@ -177,19 +172,34 @@ fn cores_to_use(visible: usize, lambda_memory_mb: Option<u64>) -> usize {
     }
 }
 
-fn read_log_threaded_buffered<R, E, F>(
+/// The one-thread layout: gunzip and scan take turns on the calling thread.
+fn read_on_one_thread<R, E, F>(
     input: R,
     options: &ReaderOptions,
     on_record: F,
     buffer_len: usize,
-) -> Result<(ReadStats, usize), ReadError<E>>
+) -> Result<ReadStats, (ReadError<E>, ReadStats)>
+where
+    R: Read,
+    E: std::error::Error + 'static,
+    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
+{
+    scan(open(input)?, options, on_record, buffer_len)
+}
+
+/// The two-thread layout: gunzip on a thread of its own, the scan on the calling thread.
+fn read_inflating_on_own_thread<R, E, F>(
+    input: R,
+    options: &ReaderOptions,
+    on_record: F,
+    buffer_len: usize,
+) -> Result<ReadStats, (ReadError<E>, ReadStats)>
 where
     R: Read + Send,
     E: std::error::Error + 'static,
     F: FnMut(RecordEvent<'_>) -> Result<(), E>,
 {
-    let decoded = Decoded::open(input)?;
-    let (inflater, inflated) = threaded::split(decoded);
+    let (inflater, inflated) = threaded::split(open(input)?);
     std::thread::scope(|scope| {
         scope.spawn(move || inflater.run());
         // Returning drops the receiving end, which stops the inflating thread before the join.
@@ -197,19 +207,11 @@ where
     })
 }
 
-/// [`read_log`] with a chosen buffer size; also returns the largest the buffer grew to.
-fn read_log_buffered<R, E, F>(
+/// The input, gunzipped when it is gzip; nothing is counted yet when it cannot be opened.
+fn open<R: Read, E: std::error::Error + 'static>(
     input: R,
-    options: &ReaderOptions,
-    on_record: F,
-    buffer_len: usize,
-) -> Result<(ReadStats, usize), ReadError<E>>
-where
-    R: Read,
-    E: std::error::Error + 'static,
-    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
-{
-    scan(Decoded::open(input)?, options, on_record, buffer_len)
+) -> Result<Decoded<R>, (ReadError<E>, ReadStats)> {
+    Decoded::open(input).map_err(|error| (error.into(), ReadStats::default()))
 }
 
 impl<E: std::error::Error + 'static> From<SourceError> for ReadError<E> {
@@ -222,27 +224,14 @@ impl<E: std::error::Error + 'static> From<SourceError> for ReadError<E> {
     }
 }
 
+/// Scans the decompressed stream for records; when it stops with an error, also gives what was
+/// counted up to there.
 fn scan<S, E, F>(
     source: S,
     options: &ReaderOptions,
     on_record: F,
     buffer_len: usize,
-) -> Result<(ReadStats, usize), ReadError<E>>
-where
-    S: Source,
-    E: std::error::Error + 'static,
-    F: FnMut(RecordEvent<'_>) -> Result<(), E>,
-{
-    scan_counted(source, options, on_record, buffer_len).map_err(|(error, _)| error)
-}
-
-/// [`scan`], with what was counted when it stops with an error.
-fn scan_counted<S, E, F>(
-    source: S,
-    options: &ReaderOptions,
-    on_record: F,
-    buffer_len: usize,
-) -> Result<(ReadStats, usize), (ReadError<E>, ReadStats)>
+) -> Result<ReadStats, (ReadError<E>, ReadStats)>
 where
     S: Source,
     E: std::error::Error + 'static,
@@ -255,23 +244,18 @@ where
         options.max_record_bytes,
     );
     let mut scanner = Scanner::new(input, &options.event_sources, on_record);
-    let counted = |scanner: &Scanner<_, _, _>| {
-        let mut stats: ReadStats = scanner.stats.clone();
-        stats.decompressed_bytes = scanner.input.total();
-        stats
-    };
-    match scanner.document() {
-        Ok(()) => {}
+    let scanned = scanner.document();
+    let mut stats = scanner.stats.clone();
+    stats.decompressed_bytes = scanner.input.total();
+    match scanned {
+        Ok(()) => Ok(stats),
         Err(ReadError::Json { offset, message }) => {
             let error = match scanner.input.gzip_error_further_on() {
                 Some(error) => ReadError::Gzip(error),
                 None => ReadError::Json { offset, message },
             };
-            return Err((error, counted(&scanner)));
+            Err((error, stats))
         }
-        Err(error) => return Err((error, counted(&scanner))),
+        Err(error) => Err((error, stats)),
     }
-    let mut stats = scanner.stats.clone();
-    stats.decompressed_bytes = scanner.input.total();
-    Ok((stats, scanner.input.largest_buf()))
 }

@@ -45,7 +45,8 @@ type Outcome = Result<(ReadStats, Handed), ReadError<Infallible>>;
 
 fn read_with(input: impl Read, options: &ReaderOptions, buffer_len: usize) -> Outcome {
     let mut handed = Handed::default();
-    let (stats, _) = read_log_buffered(input, options, |event| handed.take(event), buffer_len)?;
+    let stats = read_on_one_thread(input, options, |event| handed.take(event), buffer_len)
+        .map_err(|(error, _)| error)?;
     Ok((stats, handed))
 }
 
@@ -55,8 +56,9 @@ fn read_threaded_with(
     buffer_len: usize,
 ) -> Outcome {
     let mut handed = Handed::default();
-    let (stats, _) =
-        read_log_threaded_buffered(input, options, |event| handed.take(event), buffer_len)?;
+    let stats =
+        read_inflating_on_own_thread(input, options, |event| handed.take(event), buffer_len)
+            .map_err(|(error, _)| error)?;
     Ok((stats, handed))
 }
 
@@ -446,17 +448,6 @@ fn a_record_larger_than_the_buffer_is_handed_over_whole() {
 }
 
 #[test]
-fn memory_stays_flat_however_long_the_file() {
-    let file = log_file(20_000);
-    let (stats, largest_buf) =
-        read_log_buffered::<_, Infallible, _>(file.as_bytes(), &options(&[A4B]), |_| Ok(()), 4096)
-            .unwrap();
-    assert_eq!(stats.records, 20_000);
-    assert!(file.len() > 100 * 4096);
-    assert_eq!(largest_buf, 4096);
-}
-
-#[test]
 fn a_record_longer_than_max_record_bytes_is_rejected_without_being_held() {
     let cap = 1 << 20;
     let huge = format!(
@@ -486,9 +477,6 @@ fn a_record_longer_than_max_record_bytes_is_rejected_without_being_held() {
             && reason.contains("MAX_RECORD_BYTES (1048576 bytes)"),
         "{reason}"
     );
-    let (_, largest_buf) =
-        read_log_buffered::<_, Infallible, _>(file.as_bytes(), &options, |_| Ok(()), 4096).unwrap();
-    assert!(largest_buf <= cap + 4096, "{largest_buf}");
 }
 
 #[test]
@@ -508,20 +496,6 @@ fn a_record_of_exactly_max_record_bytes_is_kept() {
             );
         }
     }
-}
-
-#[test]
-fn the_buffer_grows_only_to_hold_the_largest_record() {
-    let big = format!(r#"{{"eventSource":"x","blob":"{}"}}"#, "y".repeat(100_000));
-    let records: Vec<String> = (0..50).map(|_| big.clone()).collect();
-    let file = format!("{{\"Records\":[{}]}}", records.join(","));
-    let (_, largest_buf) =
-        read_log_buffered::<_, Infallible, _>(file.as_bytes(), &options(&[A4B]), |_| Ok(()), 4096)
-            .unwrap();
-    assert!(
-        largest_buf >= big.len() && largest_buf <= 4 * big.len(),
-        "{largest_buf}"
-    );
 }
 
 #[test]
@@ -898,8 +872,7 @@ fn a_gzip_bomb_stops_at_the_cap() {
         max_decompressed_bytes: limit,
         ..options(&[A4B])
     };
-    let outcome =
-        read_log_buffered::<_, Infallible, _>(&bomb[..], &options, |_| Ok(()), BUFFER_LEN);
+    let outcome = read_log::<_, Infallible, _>(&bomb[..], &options, |_| Ok(()));
     assert!(matches!(
         outcome,
         Err(ReadError::TooLarge { limit: 1_048_576 })

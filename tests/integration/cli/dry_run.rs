@@ -2,7 +2,6 @@
 
 use a4b_audit::notification::ObjectRef;
 use a4b_audit::object::ObjectOutcome;
-use a4b_audit::source::ObjectLocation;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
@@ -59,10 +58,10 @@ async fn dry_run_prints_what_the_lambda_writes_for_the_same_file() {
 
     // The Lambda's way: the same pipeline, S3 source, DynamoDB sink and ledger.
     let pipeline = env.pipeline(env.config());
-    let object = ObjectLocation::S3(ObjectRef {
+    let object = ObjectRef {
         bucket: env.bucket.clone(),
         key: key.clone(),
-    });
+    };
     let outcome = pipeline.process_object(&object, None).await;
     assert!(
         matches!(outcome, ObjectOutcome::Processed(_)),

@@ -7,6 +7,7 @@ use std::io::Write;
 
 use a4b_audit::config::Config;
 use a4b_audit::ledger::FileLedger;
+use a4b_audit::notification::ObjectRef;
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::ItemSink;
 use a4b_audit::source::ObjectSource;
@@ -96,7 +97,7 @@ async fn assert_only_the_bad_object_failed(
 
 /// Puts a good log file and `bad` (when given) and runs one notification naming both, the bad one
 /// first. Returns how it failed, once every promise of the row is checked.
-async fn run_with_bad_object<S: ObjectSource, K: ItemSink, L: FileLedger>(
+async fn run_with_bad_object<S: ObjectSource<Location = ObjectRef>, K: ItemSink, L: FileLedger>(
     env: &TestEnv,
     pipeline: &Pipeline<S, K, L>,
     bad: Option<Vec<u8>>,

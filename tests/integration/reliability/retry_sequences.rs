@@ -8,7 +8,6 @@ use a4b_audit::item::Item;
 use a4b_audit::notification::ObjectRef;
 use a4b_audit::object::{ObjectError, ObjectOutcome, Pipeline, PipelineOptions};
 use a4b_audit::sink::{ItemSink, SinkError};
-use a4b_audit::source::ObjectLocation;
 use a4b_audit::source::{ObjectSource, S3Source, SourceError};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::Client;
@@ -65,7 +64,7 @@ fn pipeline(source: S3Source, max_attempts: u32) -> Pipeline<S3Source, AnyTable>
 
 async fn process(source: S3Source, max_attempts: u32) -> ObjectOutcome {
     pipeline(source, max_attempts)
-        .process_object(&ObjectLocation::S3(object()), None)
+        .process_object(&object(), None)
         .await
 }
 
@@ -97,7 +96,7 @@ fn log_bytes() -> GetObjectOutput {
 }
 
 async fn read_all(source: &S3Source) -> Result<Vec<u8>, SourceError> {
-    let mut body = source.open(&ObjectLocation::S3(object())).await?;
+    let mut body = source.open(&object()).await?;
     let mut bytes = Vec::new();
     body.reader.read_to_end(&mut bytes).await.unwrap();
     Ok(bytes)
