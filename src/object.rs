@@ -442,12 +442,21 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
     }
 }
 
-/// The error of an object whose reads were retried until `give_up`, after `attempts` attempts.
-/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy.
+/// tokio's timer counts in milliseconds and ends a wait at the first tick at or after the time
+/// asked, so a wait may end up to one tick late.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy:
+/// one timer tick short, so that a wait chosen to end before `latest_start` does.
 pub(crate) fn time_left(latest_start: Option<Instant>) -> Option<Duration> {
-    latest_start.map(|latest| latest.saturating_duration_since(Instant::now()))
+    latest_start.map(|latest| {
+        latest
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(TIMER_TICK)
+    })
 }
 
+/// The error of an object whose reads were retried until `give_up`, after `attempts` attempts.
 fn gave_up(error: ObjectError, attempts: u32, give_up: GiveUp) -> ObjectError {
     let note = give_up.note();
     match error {
