@@ -20,7 +20,7 @@ use crate::retry::{FailureKind, GiveUp};
 use crate::sink::ItemSink;
 use crate::source::{Location, ObjectSource, SourceError};
 use crate::summary::{InvocationSummary, ObjectCounts};
-use crate::writer::{WriteError, WriterOptions};
+use crate::writer::{WriteError, WriterOptions, time_left};
 
 /// How objects are processed, besides [`Config`].
 #[derive(Debug, Clone)]
@@ -440,20 +440,6 @@ impl<S: ObjectSource, K: ItemSink, L: FileLedger> Pipeline<S, K, L> {
             }),
         }
     }
-}
-
-/// tokio's timer counts in milliseconds and ends a wait at the first tick at or after the time
-/// asked, so a wait may end up to one tick late.
-const TIMER_TICK: Duration = Duration::from_millis(1);
-
-/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy:
-/// one timer tick short, so that a wait chosen to end before `latest_start` does.
-pub(crate) fn time_left(latest_start: Option<Instant>) -> Option<Duration> {
-    latest_start.map(|latest| {
-        latest
-            .saturating_duration_since(Instant::now())
-            .saturating_sub(TIMER_TICK)
-    })
 }
 
 /// The error of an object whose reads were retried until `give_up`, after `attempts` attempts.

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::Instant;
@@ -478,6 +479,20 @@ fn refuse(outcome: &mut BatchOutcome, item: &Item, reason: &str) {
     outcome.refused.push(RefusedItem::of(item));
 }
 
+/// tokio's timer counts in milliseconds and ends a wait at the first tick at or after the time
+/// asked, so a wait may end up to one tick late.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// How long until `latest_start` on the runtime's clock (paused in tests), for the retry policy:
+/// one timer tick short, so that a wait chosen to end before `latest_start` does.
+pub(crate) fn time_left(latest_start: Option<Instant>) -> Option<Duration> {
+    latest_start.map(|latest| {
+        latest
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(TIMER_TICK)
+    })
+}
+
 /// Sends `items` in one request until they are all written, retrying unprocessed items and
 /// transient failures within the retry budget and before `latest_retry`.
 async fn write_request<S: ItemSink>(
@@ -527,7 +542,7 @@ async fn write_request<S: ItemSink>(
         };
         let delay = match options
             .retry
-            .next_delay(attempt, crate::object::time_left(options.latest_retry))
+            .next_delay(attempt, time_left(options.latest_retry))
         {
             Ok(delay) => delay,
             Err(give_up) => {
