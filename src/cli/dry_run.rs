@@ -6,10 +6,8 @@ use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-
-use super::output::serialize_number;
-use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
+use super::item_json::write_item;
+use crate::item::Item;
 use crate::sink::{ItemSink, SinkError};
 
 /// Where the dry run prints, shared by the sink and the command (which flushes it at the end and
@@ -107,83 +105,12 @@ impl<W: Write + Send + 'static> ItemSink for DryRunSink<W> {
     }
 }
 
-fn write_item(out: &mut impl Write, item: &Item) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &ItemJson(item)).map_err(std::io::Error::from)?;
-    out.write_all(b"\n")
-}
-
-/// An item as the JSON line the dry run prints: `pk`, `sk`, then the attributes by name, with the
-/// table's types (numbers as JSON numbers, `room_arns` as an array).
-pub fn item_json(item: &Item) -> String {
-    let mut out = Vec::new();
-    // Writing into a Vec cannot fail, and the JSON of an Item is always valid UTF-8.
-    let _ = write_item(&mut out, item);
-    String::from_utf8_lossy(out.strip_suffix(b"\n").unwrap_or(&out)).into_owned()
-}
-
-struct ItemJson<'a>(&'a Item);
-
-impl Serialize for ItemJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let item = self.0;
-        let mut map = serializer.serialize_map(Some(2 + item.attributes.len()))?;
-        map.serialize_entry(PARTITION_KEY, &item.key.pk)?;
-        map.serialize_entry(SORT_KEY, &item.key.sk)?;
-        for (name, value) in &item.attributes {
-            map.serialize_entry(name, &ValueJson(value))?;
-        }
-        map.end()
-    }
-}
-
-struct ValueJson<'a>(&'a AttrValue);
-
-impl Serialize for ValueJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            AttrValue::S(text) => serializer.serialize_str(text),
-            AttrValue::N(number) => serialize_number(number, serializer),
-            AttrValue::Bool(flag) => serializer.serialize_bool(*flag),
-            AttrValue::StringList(values) => {
-                let mut seq = serializer.serialize_seq(Some(values.len()))?;
-                for value in values {
-                    seq.serialize_element(value)?;
-                }
-                seq.end()
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::item_json::item_json;
+    use crate::cli::item_json::tests::item;
     use crate::sink::FailureKind;
-
-    fn item() -> Item {
-        let mut item = Item::new(
-            "ROOM#arn:aws:a4b:us-east-1:123456789012:room/r".into(),
-            "2023-05-01T10:00:00Z#e1".into(),
-        );
-        item.attributes.insert("read_only", AttrValue::Bool(true));
-        item.attributes
-            .insert("expires_at", AttrValue::N("1700000000".into()));
-        item.attributes.insert(
-            "room_arns",
-            AttrValue::StringList(vec!["arn:aws:a4b:us-east-1:123456789012:room/r".into()]),
-        );
-        item.attributes
-            .insert("record", AttrValue::S("{\"eventID\":\"e1\"}".into()));
-        item
-    }
-
-    #[test]
-    fn item_line_has_the_table_keys_and_typed_attributes() {
-        assert_eq!(
-            item_json(&item()),
-            r#"{"pk":"ROOM#arn:aws:a4b:us-east-1:123456789012:room/r","sk":"2023-05-01T10:00:00Z#e1","expires_at":1700000000,"read_only":true,"record":"{\"eventID\":\"e1\"}","room_arns":["arn:aws:a4b:us-east-1:123456789012:room/r"]}"#
-        );
-    }
 
     #[tokio::test]
     async fn dry_run_sink_prints_one_line_per_item_in_order_and_writes_all() {

@@ -27,6 +27,7 @@ mod discover;
 mod dry_run;
 mod error;
 mod inputs;
+mod item_json;
 mod membership;
 mod on_aws;
 mod output;
@@ -53,8 +54,9 @@ pub use args::{Cli, Command};
 pub use discover::{
     BucketListing, DiscoveredObject, Discovery, DiscoveryFilter, S3Listing, discover_log_files,
 };
-pub use dry_run::{DryRunSink, item_json};
+pub use dry_run::DryRunSink;
 pub use error::CliError;
+pub use item_json::item_json;
 pub use output::Format;
 pub use time_range::{TimeBound, parse_time_bound};
 

@@ -1,4 +1,5 @@
-//! Printing rows: an aligned table for a terminal, CSV, or JSON lines of whole items.
+//! Printing rows: an aligned table for a terminal, CSV, or JSON lines of whole items (see
+//! [`super::item_json`]).
 //!
 //! A table on a terminal fits its width: the widest columns (room ARNs are 105 characters) lose the
 //! middle of their long values, shown as `…`. Piped or redirected, a table keeps every value whole
@@ -8,9 +9,6 @@ use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-
-use crate::item::{PARTITION_KEY, SORT_KEY};
 
 /// How `query`, `rooms` and `users` print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -158,96 +156,6 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// Writes an item read from the table as one JSON line: `pk`, `sk`, then the other attributes by
-/// name; numbers stay JSON numbers with all their digits.
-pub fn write_item_json(
-    out: &mut impl Write,
-    item: &HashMap<String, AttributeValue>,
-) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &ItemJson(item)).map_err(io::Error::from)?;
-    out.write_all(b"\n")
-}
-
-struct ItemJson<'a>(&'a HashMap<String, AttributeValue>);
-
-impl Serialize for ItemJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut names: Vec<&String> = self
-            .0
-            .keys()
-            .filter(|name| *name != PARTITION_KEY && *name != SORT_KEY)
-            .collect();
-        names.sort();
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for name in [PARTITION_KEY, SORT_KEY] {
-            if let Some(value) = self.0.get(name) {
-                map.serialize_entry(name, &ValueJson(value))?;
-            }
-        }
-        for name in names {
-            if let Some(value) = self.0.get(name) {
-                map.serialize_entry(name, &ValueJson(value))?;
-            }
-        }
-        map.end()
-    }
-}
-
-struct ValueJson<'a>(&'a AttributeValue);
-
-impl Serialize for ValueJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            AttributeValue::S(text) => serializer.serialize_str(text),
-            AttributeValue::N(number) => serialize_number(number, serializer),
-            AttributeValue::Bool(flag) => serializer.serialize_bool(*flag),
-            AttributeValue::Null(_) => serializer.serialize_unit(),
-            AttributeValue::L(values) => {
-                let mut seq = serializer.serialize_seq(Some(values.len()))?;
-                for value in values {
-                    seq.serialize_element(&ValueJson(value))?;
-                }
-                seq.end()
-            }
-            AttributeValue::Ss(values) => values.serialize(serializer),
-            AttributeValue::Ns(values) => {
-                let mut seq = serializer.serialize_seq(Some(values.len()))?;
-                for number in values {
-                    seq.serialize_element(&NumberJson(number))?;
-                }
-                seq.end()
-            }
-            AttributeValue::M(map) => ItemJson(map).serialize(serializer),
-            // The audit table holds no binary values; say so rather than guess an encoding.
-            _ => serializer.serialize_str("<unsupported attribute type>"),
-        }
-    }
-}
-
-struct NumberJson<'a>(&'a str);
-
-impl Serialize for NumberJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_number(self.0, serializer)
-    }
-}
-
-/// A DynamoDB number as a JSON number, digit for digit (a string if it is somehow not one).
-pub fn serialize_number<S: Serializer>(number: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    match serde_json::value::RawValue::from_string(number.to_owned()) {
-        Ok(raw) if looks_numeric(number) => raw.serialize(serializer),
-        _ => serializer.serialize_str(number),
-    }
-}
-
-/// Guards against a JSON string or object posing as a number: valid JSON of number characters only.
-fn looks_numeric(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || matches!(byte, b'-' | b'+' | b'.' | b'e' | b'E'))
-}
-
 /// A string attribute of an item read from the table, or "".
 pub fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
     match item.get(name) {
@@ -376,29 +284,6 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "x,y,z\n\"a,b\",\"say \"\"hi\"\"\",plain\n"
-        );
-    }
-
-    #[test]
-    fn item_json_puts_the_key_first_and_keeps_number_digits() {
-        let item = HashMap::from([
-            ("sk".to_owned(), AttributeValue::S("t#e".into())),
-            ("zeta".to_owned(), AttributeValue::Bool(true)),
-            ("pk".to_owned(), AttributeValue::S("USER#u".into())),
-            (
-                "expires_at".to_owned(),
-                AttributeValue::N("12345678901234567890".into()),
-            ),
-            (
-                "room_arns".to_owned(),
-                AttributeValue::L(vec![AttributeValue::S("r".into())]),
-            ),
-        ]);
-        let mut out = Vec::new();
-        write_item_json(&mut out, &item).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "{\"pk\":\"USER#u\",\"sk\":\"t#e\",\"expires_at\":12345678901234567890,\"room_arns\":[\"r\"],\"zeta\":true}\n"
         );
     }
 }

@@ -17,8 +17,9 @@ use jiff::civil::Date;
 use super::args::QueryArgs;
 use super::clients;
 use super::error::CliError;
+use super::item_json::write_stored_item;
 use super::membership::Period;
-use super::output::{Format, text, write_csv_line, write_item_json, write_table};
+use super::output::{Format, text, write_csv_line, write_table};
 use super::room_history::{self, ShownEvent};
 use super::table_reader::{EventFilter, PartitionKey, QuerySpec, TableItem, TableReader};
 use super::time_range::TimeBound;
@@ -364,7 +365,7 @@ impl Printer {
     fn add(&mut self, event: ShownEvent) -> Result<(), CliError> {
         match self.format {
             Format::Table | Format::Html => self.held.push(event),
-            Format::Json => write_item_json(&mut self.out, &with_via(&event))?,
+            Format::Json => write_stored_item(&mut self.out, &with_via(&event))?,
             Format::Csv => {
                 if self.printed == 0 {
                     write_csv_line(&mut self.out, &CSV_HEADERS)?;
