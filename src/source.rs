@@ -91,11 +91,8 @@ pub enum SourceError {
         "the object is in an archive storage class (GLACIER or DEEP_ARCHIVE: InvalidObjectState): restore it first (S3 RestoreObject, or an S3 Batch Operations restore job for many), then process it again"
     )]
     Archived,
-    #[error("this source cannot open {0}: {1}")]
-    Unsupported(String, &'static str),
-    #[error("cannot open the local file: {0}")]
-    LocalFile(#[source] std::io::Error),
-    /// S3 refused the request for a reason a retry does not change (e.g. an archived object).
+    /// The source refused the object for a reason a retry does not change (S3: e.g. an invalid
+    /// request; the CLI: a local file it cannot open).
     #[error("{0}")]
     Refused(String),
     /// Throttling, 5xx, timeouts, a connection that failed: what the pipeline's retries did not

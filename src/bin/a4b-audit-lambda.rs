@@ -1,4 +1,5 @@
-//! The Lambda function: SNS notifications of CloudTrail log files -> A4B audit items in DynamoDB.
+//! The Lambda function: a trigger's payload (SNS, SQS, S3, EventBridge, S3 Batch Operations, a Step
+//! Functions map batch) naming CloudTrail log files -> A4B audit items in DynamoDB.
 
 use a4b_audit::config::Config;
 use a4b_audit::ledger::SeenItems;

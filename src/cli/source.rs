@@ -73,18 +73,17 @@ impl ObjectSource for CliSource {
     async fn open(&self, location: &CliObject) -> Result<ObjectBody, SourceError> {
         match (location, &self.s3) {
             (CliObject::LocalFile(path), _) => {
-                let file = tokio::fs::File::open(path)
-                    .await
-                    .map_err(SourceError::LocalFile)?;
+                let file = tokio::fs::File::open(path).await.map_err(|error| {
+                    SourceError::Refused(format!("cannot open the local file: {error}"))
+                })?;
                 Ok(ObjectBody {
                     reader: Box::pin(file),
                 })
             }
             (CliObject::S3(object), Some(s3)) => s3.open(object).await,
-            (CliObject::S3(_), None) => Err(SourceError::Unsupported(
-                location.to_string(),
-                "no S3 client was set up for this run",
-            )),
+            (CliObject::S3(_), None) => Err(SourceError::Refused(format!(
+                "cannot open {location}: no S3 client was set up for this run"
+            ))),
         }
     }
 }
@@ -130,19 +129,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_local_file_is_a_local_file_error() {
+    async fn a_missing_local_file_is_a_permanent_failure_naming_it() {
         let location = CliObject::local_file(Path::new("/nonexistent/a4b/f.json")).unwrap();
         let error = CliSource { s3: None }.open(&location).await.err().unwrap();
-        assert!(matches!(error, SourceError::LocalFile(_)), "{error}");
+        assert!(matches!(error, SourceError::Refused(_)), "{error}");
+        assert!(!error.is_transient());
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot open the local file: "),
+            "{error}"
+        );
     }
 
     #[tokio::test]
-    async fn an_s3_object_without_an_s3_client_is_unsupported() {
+    async fn an_s3_object_without_an_s3_client_is_refused() {
         let location = CliObject::S3(ObjectRef {
             bucket: "b".into(),
             key: "k".into(),
         });
         let error = CliSource { s3: None }.open(&location).await.err().unwrap();
-        assert!(matches!(error, SourceError::Unsupported(..)), "{error}");
+        assert!(matches!(error, SourceError::Refused(_)), "{error}");
+        assert!(error.to_string().contains("s3://b/k"), "{error}");
     }
 }
