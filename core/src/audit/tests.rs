@@ -46,6 +46,41 @@ fn items_of(record: &str) -> Vec<Item> {
     mapped_items(record, &context())
 }
 
+/// What mapping `record` logs at any level, one line an event: level, target, message, fields.
+fn logs_of_mapping(record: &str) -> String {
+    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = {
+        let buffer = std::sync::Arc::clone(&buffer);
+        move || SharedBuffer(std::sync::Arc::clone(&buffer))
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .without_time()
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || items_of(record));
+    let logged = buffer.lock().unwrap().clone();
+    String::from_utf8(logged).unwrap()
+}
+
+struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logged lines that contain `text`.
+fn lines_with<'a>(logs: &'a str, text: &str) -> Vec<&'a str> {
+    logs.lines().filter(|line| line.contains(text)).collect()
+}
+
 /// The ARNs of the items whose partition key starts with `prefix`, in item order.
 fn partitions_of<'i>(items: &'i [Item], prefix: &str) -> Vec<&'i str> {
     items
@@ -652,6 +687,19 @@ fn an_arn_too_long_for_a_partition_key_gets_no_item_but_is_listed() {
     let items = items_of(&record);
     assert_eq!(rooms_of(&items), [long_room(0).as_str(), ROOM_A]);
     assert!(resources_of(&items).is_empty());
+    // One warning for each ARN left without an item (the room, the device), none for the others.
+    let logs = logs_of_mapping(&record);
+    let warned = lines_with(&logs, "too long for a partition key: it gets no item");
+    assert_eq!(warned.len(), 2, "{logs}");
+    assert!(
+        warned.iter().all(|line| line.starts_with(" WARN")
+            && line.contains("event_id=\"2b045b94-82d9-407d-aff3-6c308b40fecb\"")),
+        "{logs}"
+    );
+    assert!(
+        warned.iter().any(|line| line.contains("pk_bytes=2049")),
+        "{logs}"
+    );
     for item in &items {
         assert!(item.key.pk.len() <= 2048);
         assert_eq!(
@@ -1059,6 +1107,88 @@ fn a_record_whose_item_takes_up_to_409_600_bytes_is_kept_whole_and_one_byte_more
         Some(&AttrValue::Bool(true))
     );
     assert!(over.size_bytes() <= 409_600);
+}
+
+/// The profile's item of a record naming a room and the profile, whose `requestParameters.description`
+/// is `filler` bytes long. The profile's `pk` (`RESOURCE#` and a 105-byte ARN) is the longest of
+/// the room and resource items, so its key sets what their attributes may take.
+fn profile_item_with_a_description_of(filler: usize) -> Item {
+    let short_room = "arn:aws:a4b:us-east-1:123456789012:room/r";
+    let record = record_with(json!({"requestParameters": {
+        "roomArn": short_room,
+        "profileArn": PROFILE,
+        "description": "x".repeat(filler),
+    }}));
+    let items = items_of(&record);
+    assert_eq!(rooms_of(&items), [short_room]);
+    assert_eq!(resources_of(&items), [PROFILE]);
+    items
+        .into_iter()
+        .find(|item| item.key.pk == format!("RESOURCE#{PROFILE}"))
+        .unwrap()
+}
+
+#[test]
+fn a_resource_item_with_the_longest_key_takes_up_to_409_600_bytes_whole_and_one_byte_more_does_not()
+{
+    let grows = profile_item_with_a_description_of(1).size_bytes()
+        - profile_item_with_a_description_of(0).size_bytes();
+    let base = profile_item_with_a_description_of(0).size_bytes();
+    let largest = (409_600 - base) / grows;
+    let fits = profile_item_with_a_description_of(largest);
+    assert!(fits.size_bytes() <= 409_600 && fits.size_bytes() > 409_600 - grows);
+    assert!(
+        fits.attributes.contains_key("record"),
+        "{}",
+        fits.size_bytes()
+    );
+    assert!(!fits.attributes.contains_key("record_truncated"));
+
+    let over = profile_item_with_a_description_of(largest + 1);
+    assert!(!over.attributes.contains_key("record"));
+    assert_eq!(
+        over.attributes.get("record_truncated"),
+        Some(&AttrValue::Bool(true))
+    );
+    assert!(over.size_bytes() <= 409_600);
+}
+
+#[test]
+fn a_record_too_large_for_its_items_is_logged_once_for_the_user_item_and_once_for_the_others() {
+    let record = record_with(json!({"requestParameters": {
+        "roomArn": ROOM_A, "description": "x".repeat(MAX_ITEM_BYTES),
+    }}));
+    let logs = logs_of_mapping(&record);
+    let lines = lines_with(&logs, "record too large for an item: `record` left out");
+    assert_eq!(lines.len(), 2, "{logs}");
+    for (line, items) in lines.iter().zip(["user item", "room and resource items"]) {
+        assert!(line.starts_with(" INFO"), "{line}");
+        assert!(line.contains(&format!("items=\"{items}\"")), "{line}");
+        assert!(
+            line.contains(&format!("record_bytes={}", record.len())),
+            "{line}"
+        );
+    }
+    assert!(
+        !logs.contains(&"x".repeat(100)),
+        "the record's text is never logged"
+    );
+}
+
+#[test]
+fn a_record_touching_more_rooms_than_carry_its_text_logs_nothing_of_their_items_leaving_it_out() {
+    let rooms: Vec<String> = (0..=MAX_TOUCHED_WITH_RECORD)
+        .map(|n| format!("arn:aws:a4b:us-east-1:123456789012:room/{n:032x}/r"))
+        .collect();
+    let record = record_with(json!({"requestParameters": {"roomArns": rooms}}));
+    let items = items_of(&record);
+    assert_eq!(items.len(), 1 + rooms.len());
+    assert!(
+        items[1..]
+            .iter()
+            .all(|item| !item.attributes.contains_key("record"))
+    );
+    assert_eq!(logs_of_mapping(&record), "");
 }
 
 #[test]
