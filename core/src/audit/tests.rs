@@ -1239,6 +1239,35 @@ fn a_room_list_too_large_for_an_item_loses_its_last_rooms() {
 }
 
 #[test]
+fn a_list_too_large_loses_just_enough_of_its_last_elements_to_fill_the_item_exactly() {
+    // 5,600 room ARNs of 72 bytes; DynamoDB counts each element of a list as its bytes plus one,
+    // and the list itself as 3.
+    let rooms: Vec<String> = (0..5600)
+        .map(|n| format!("arn:aws:a4b:us-east-1:123456789012:room/{n:032x}"))
+        .collect();
+    let element = 72 + 1;
+    let list = "room_arns".len() + 3 + rooms.len() * element;
+    let flags = "record_truncated".len() + 1 + "attributes_truncated".len() + 1;
+    // A key that leaves the item two elements over 409,600 bytes, exactly.
+    let key_bytes = 409_600 + 2 * element - list - flags;
+    assert_eq!(key_bytes, 896);
+    let mut attributes = attributes::Attributes::new();
+    attributes.insert("room_arns", AttrValue::StringList(rooms.clone()));
+    let fitted = attributes::fit(&mut attributes, key_bytes, None);
+    assert!(fitted.record_truncated && fitted.attributes_truncated);
+    assert_eq!(
+        attributes.get("room_arns"),
+        Some(&AttrValue::StringList(rooms[..rooms.len() - 2].to_vec()))
+    );
+    let size = key_bytes
+        + attributes
+            .iter()
+            .map(|(name, value)| name.len() + value.size_bytes())
+            .sum::<usize>();
+    assert_eq!(size, 409_600);
+}
+
+#[test]
 fn a_field_given_twice_keeps_its_last_value() {
     let raw = r#"{"eventID":"first","eventTime":"t","eventID":"second"}"#;
     assert_eq!(items_of(raw)[0].string("event_id"), Some("second"));
