@@ -1,7 +1,5 @@
 //! Who made the call, as the key of the user items.
 
-use std::fmt;
-
 use super::fields::non_empty_text;
 use crate::json::Raw;
 
@@ -23,11 +21,5 @@ impl UserKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for UserKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
