@@ -23,6 +23,16 @@ pub mod scenario;
 pub mod time_index;
 
 pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule};
+
+/// The number of cases a property test runs: `PROPTEST_CASES` when it is set (as proptest's own
+/// default configuration reads it), else `default`. `scripts/mutants` sets it low: each mutant then
+/// runs every property, on fewer inputs; a soak run sets it high.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(default)
+}
 pub use lambda_process::LambdaProcess;
 pub use moto::MotoServer;
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};

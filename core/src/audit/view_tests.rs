@@ -128,7 +128,7 @@ fn rooms_in(json: &Json, rooms: &mut Vec<String>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(a4b_audit_devtools::proptest_cases(512)))]
 
     #[test]
     fn any_valid_record_gives_the_items_of_its_documented_view(record in record_strategy()) {

@@ -231,7 +231,7 @@ fn sorted(mut strings: Vec<String>) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(a4b_audit_devtools::proptest_cases(512)))]
 
     #[test]
     fn a_string_decodes_like_a_lossy_utf16_decoder(pieces in pieces_strategy()) {

@@ -1127,7 +1127,7 @@ fn lenient_log_strategy() -> impl Strategy<Value = Json> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(a4b_audit_devtools::proptest_cases(512)))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), buffer_len in 1usize..64) {
@@ -1204,7 +1204,7 @@ fn any_buffer_len() -> impl Strategy<Value = usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(a4b_audit_devtools::proptest_cases(512)))]
 
     #[test]
     fn the_nested_values_of_skipped_and_matched_records_get_serde_jsons_verdict_at_any_split(

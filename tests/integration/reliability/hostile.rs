@@ -168,7 +168,7 @@ fn arbitrary_record() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(a4b_audit_devtools::proptest_cases(256)))]
 
     #[test]
     fn the_message_decoder_never_panics_on_arbitrary_text(text in any::<String>()) {
