@@ -477,6 +477,32 @@ async fn a_refused_item_does_not_stop_the_other_batches() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_failure_names_the_first_ten_refused_records_and_counts_the_others() {
+    let message_of = |refused: usize| async move {
+        let all = event_items(refused);
+        let sink = Arc::new(FakeSink {
+            refused_keys: all.iter().map(|item| item.key.clone()).collect(),
+            ..FakeSink::default()
+        });
+        write_all(&sink, options(1, 5), all)
+            .await
+            .unwrap_err()
+            .cause
+    };
+    let ten = message_of(10).await;
+    assert!(ten.contains("eventID event-0, event-1,"), "{ten}");
+    assert!(ten.contains("event-8, event-9 (first key:"), "{ten}");
+    assert!(!ten.contains("more"), "{ten}");
+
+    let twelve = message_of(12).await;
+    assert!(
+        twelve.contains("event-9 and 2 more (first key:"),
+        "{twelve}"
+    );
+    assert!(!twelve.contains("event-10"), "{twelve}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_refused_item_alone_in_its_batch_is_sent_once() {
     let all = event_items(1);
     let sink = Arc::new(FakeSink {
