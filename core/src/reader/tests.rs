@@ -133,6 +133,47 @@ impl Read for Pieces<'_> {
     }
 }
 
+/// A reader that fails with `Interrupted` (a signal arriving mid-call) before each read that
+/// hands out bytes, in pieces of at most `piece` bytes.
+struct Interrupting<'a> {
+    bytes: &'a [u8],
+    piece: usize,
+    interrupt_next: bool,
+}
+
+impl Read for Interrupting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.interrupt_next = !self.interrupt_next;
+        if !self.interrupt_next {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        let n = self.piece.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_interrupted_by_a_signal_is_made_again_plain_or_gzip_from_the_first_byte_on() {
+    let json = log_file(6).into_bytes();
+    let expected = verdict(read(&json, &[A4B]));
+    assert!(matches!(expected, Verdict::Records { .. }));
+    for bytes in [json.clone(), gzip(&json)] {
+        for piece in [1, 7, 4096] {
+            let interrupting = || Interrupting {
+                bytes: &bytes,
+                piece,
+                interrupt_next: true,
+            };
+            let one_thread = read_with(interrupting(), &options(&[A4B]), BUFFER_LEN);
+            assert_eq!(verdict(one_thread), expected, "piece {piece}");
+            let two_threads = read_threaded_with(interrupting(), &options(&[A4B]), BUFFER_LEN);
+            assert_eq!(verdict(two_threads), expected, "piece {piece}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The oracle: serde_json reading the whole text, records as `RawValue`.
 
