@@ -786,6 +786,167 @@ fn invalid_utf8_is_a_json_error() {
 }
 
 #[test]
+fn invalid_utf8_is_a_json_error_at_the_offset_of_its_first_byte_wherever_the_buffer_ends() {
+    let head = format!(
+        "{{\"Records\":[{},{{\"a\":\"",
+        log_file(40)
+            .trim_start_matches("{\"Records\":[")
+            .trim_end_matches("]}")
+    );
+    let at = head.len() as u64;
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(b"\xFF\"}]}");
+    for buffer_len in [1, 3, 64, 1000, BUFFER_LEN] {
+        match read_with(&bytes[..], &options(&[A4B]), buffer_len) {
+            Err(ReadError::Json { offset, message }) => {
+                assert_eq!(offset, at, "buffer of {buffer_len}: {message}");
+                assert!(message.contains("UTF-8"), "{message}");
+            }
+            other => panic!("buffer of {buffer_len}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn damaged_gzip_is_reported_as_such_even_when_its_text_fails_as_json_long_before() {
+    // The JSON fails at byte 12; the damage (a wrong CRC) is met only after 2 MB of inflated
+    // text, past several reads, and within the size cap: the damaged gzip is the cause reported.
+    let text = format!("{{\"Records\":[x{}]}}", " ".repeat(2 << 20));
+    let mut gz = gzip(text.as_bytes());
+    let crc_at = gz.len() - 8;
+    gz[crc_at] ^= 1;
+    assert!(matches!(read(&gz, &[A4B]), Err(ReadError::Gzip(_))));
+    // Past the cap it is not searched for: the JSON error stands.
+    let capped = ReaderOptions {
+        max_decompressed_bytes: 1 << 20,
+        ..options(&[A4B])
+    };
+    assert!(matches!(
+        read_with(&gz[..], &capped, BUFFER_LEN),
+        Err(ReadError::Json { offset: 12, .. })
+    ));
+}
+
+/// A reader that counts the bytes it has handed out.
+struct Counting<'a> {
+    bytes: &'a [u8],
+    piece: usize,
+    handed_out: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.piece.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        self.handed_out.set(self.handed_out.get() + n);
+        Ok(n)
+    }
+}
+
+#[test]
+fn the_reader_holds_no_more_than_a_buffer_of_text_past_the_record_it_hands_over() {
+    // Small records, then one four times the buffer, then small ones again: past the large one
+    // the buffer is back to its usual size.
+    let large = format!(
+        r#"{{"eventSource":"a4b.amazonaws.com","eventID":"large","d":"{}"}}"#,
+        "é".repeat(8 * 1024)
+    );
+    let records: Vec<String> = (0..300)
+        .map(a4b_record)
+        .chain([large.clone()])
+        .chain((300..1000).map(a4b_record))
+        .collect();
+    let text = format!("{{\"Records\":[{}]}}", records.join(","));
+    let large_ends_at = text.find(&large).unwrap() + large.len();
+    let buffer_len = 4096;
+    for piece in [100, 1000, 1 << 20] {
+        let handed_out = std::rc::Rc::new(std::cell::Cell::new(0));
+        let input = Counting {
+            bytes: text.as_bytes(),
+            piece,
+            handed_out: std::rc::Rc::clone(&handed_out),
+        };
+        let mut searched_to = 0;
+        let mut checked = 0;
+        let stats = read_on_one_thread(
+            input,
+            &options(&[A4B]),
+            |event| {
+                if let RecordEvent::Matched { raw, .. } = event {
+                    let raw = std::str::from_utf8(raw).unwrap();
+                    let ends_at = searched_to + text[searched_to..].find(raw).unwrap() + raw.len();
+                    searched_to = ends_at;
+                    let ahead = handed_out.get() - ends_at;
+                    let settled = ends_at > large_ends_at + 2 * large.len() || ends_at < large_ends_at - large.len();
+                    if settled {
+                        assert!(ahead <= buffer_len, "{ahead} bytes read past the record ending at {ends_at} (pieces of {piece})");
+                        checked += 1;
+                    }
+                }
+                Ok::<(), Infallible>(())
+            },
+            buffer_len,
+        )
+        .map_err(|(error, _)| error)
+        .unwrap();
+        assert_eq!(stats.matched, 1001);
+        assert!(checked > 600, "{checked}");
+    }
+}
+
+#[test]
+fn no_more_than_one_byte_past_the_size_cap_is_read() {
+    let text = log_file(2000);
+    let handed_out = std::rc::Rc::new(std::cell::Cell::new(0));
+    let input = Counting {
+        bytes: text.as_bytes(),
+        piece: usize::MAX,
+        handed_out: std::rc::Rc::clone(&handed_out),
+    };
+    let capped = ReaderOptions {
+        max_decompressed_bytes: 10_000,
+        ..options(&[A4B])
+    };
+    assert!(matches!(
+        read_with(input, &capped, BUFFER_LEN),
+        Err(ReadError::TooLarge { limit: 10_000 })
+    ));
+    assert_eq!(handed_out.get(), 10_001);
+}
+
+#[test]
+fn records_up_to_the_record_cap_are_handed_over_wherever_the_buffer_ends() {
+    let records: Vec<String> = (0..40)
+        .map(|id| format!(r#"{{"eventSource":"a4b.amazonaws.com","eventID":"é😀-{id:03}"}}"#))
+        .collect();
+    let text = format!("{{\"Records\":[{}]}}", records.join(","));
+    let longest = records.iter().map(String::len).max().unwrap() as u64;
+    for buffer_len in (1..300).chain([4096, BUFFER_LEN]) {
+        let capped = ReaderOptions {
+            max_record_bytes: longest,
+            ..options(&[A4B])
+        };
+        let (stats, handed) = read_with(text.as_bytes(), &capped, buffer_len).unwrap();
+        assert_eq!(
+            stats.matched, 40,
+            "buffer of {buffer_len}: {:?}",
+            handed.rejected
+        );
+        let shorter = ReaderOptions {
+            max_record_bytes: longest - 1,
+            ..options(&[A4B])
+        };
+        let (stats, _) = read_with(text.as_bytes(), &shorter, buffer_len).unwrap();
+        assert_eq!(
+            (stats.matched, stats.rejected),
+            (0, 40),
+            "buffer of {buffer_len}"
+        );
+    }
+}
+
+#[test]
 fn trailing_garbage_is_a_json_error() {
     for tail in ["x", "{}", "]", "\u{0}", "0"] {
         let text = format!("{}\n{tail}", log_file(2));
