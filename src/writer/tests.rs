@@ -80,13 +80,16 @@ impl ItemSink for FakeSink {
         }
         self.concurrent_calls.fetch_sub(1, Ordering::SeqCst);
 
-        if items
+        if let Some(refused) = items
             .iter()
-            .any(|item| self.refused_keys.contains(&item.key))
+            .find(|item| self.refused_keys.contains(&item.key))
         {
             return Err(SinkError {
                 content_refused: true,
-                ..SinkError::permanent("Item size has exceeded the maximum allowed size".into())
+                ..SinkError::permanent(format!(
+                    "Item size has exceeded the maximum allowed size ({})",
+                    refused.key.pk
+                ))
             });
         }
         let fault = self
@@ -283,6 +286,31 @@ async fn a_permanent_failure_fails_fast_with_the_sink_error() {
         FailureKind::Permanent,
         "writing again cannot help"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn once_a_batch_has_failed_for_good_the_next_push_reports_it_and_no_batch_starts() {
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(1, Fault::Permanent)]),
+        call_duration: Duration::from_millis(10),
+        ..FakeSink::default()
+    });
+    let mut writer = ItemWriter::new(Arc::clone(&sink), options(8, 10));
+    let mut all = items(3 * BATCH_SIZE).into_iter();
+    for item in all.by_ref().take(BATCH_SIZE + 1) {
+        writer.push(item).await.unwrap();
+    }
+    // The first call has failed by now, though nothing waited for it: slots were free.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(sink.calls().len(), 1);
+    let error = writer.push(all.next().unwrap()).await.unwrap_err();
+    assert_eq!(error.kind, FailureKind::Permanent);
+    for item in all {
+        assert!(writer.push(item).await.is_err());
+    }
+    let error = writer.finish().await.unwrap_err();
+    assert_eq!(sink.calls().len(), 1, "no batch started after the failure");
+    assert_eq!(error.items_not_written, 3 * BATCH_SIZE as u64);
 }
 
 #[tokio::test(start_paused = true)]
@@ -500,6 +528,77 @@ async fn the_failure_names_the_first_ten_refused_records_and_counts_the_others()
         "{twelve}"
     );
     assert!(!twelve.contains("event-10"), "{twelve}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_failure_gives_the_reason_of_the_first_refusal() {
+    let all = event_items(100);
+    let sink = Arc::new(FakeSink {
+        refused_keys: HashSet::from([all[3].key.clone(), all[60].key.clone()]),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(1, 5), all).await.unwrap_err();
+    assert!(
+        error.cause.contains("maximum allowed size (USER#u3)"),
+        "{}",
+        error.cause
+    );
+    assert!(!error.cause.contains("(USER#u60)"), "{}", error.cause);
+}
+
+#[tokio::test(start_paused = true)]
+async fn items_refused_and_items_a_failure_left_unwritten_are_both_counted_not_written() {
+    let all = event_items(60);
+    let sink = Arc::new(FakeSink {
+        refused_keys: HashSet::from([all[3].key.clone()]),
+        // Call 1: the first batch, refused; calls 2 to 26 its items alone; call 27, the second
+        // batch, fails for good.
+        faults_by_call: HashMap::from([(27, Fault::Permanent)]),
+        ..FakeSink::default()
+    });
+    let error = write_all(&sink, options(1, 5), all).await.unwrap_err();
+    assert_eq!(error.report.items_written, 24);
+    assert_eq!(error.items_not_written, 60 - 24);
+    assert!(
+        error.cause.contains("table audit not found"),
+        "{}",
+        error.cause
+    );
+    assert!(
+        error.cause.contains("besides, DynamoDB refused 1 item(s)"),
+        "{}",
+        error.cause
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_failure_a_push_returns_counts_every_item_including_the_batches_still_in_flight() {
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(2, Fault::Permanent)]),
+        call_duration: Duration::from_millis(10),
+        ..FakeSink::default()
+    });
+    let mut writer = ItemWriter::new(Arc::clone(&sink), options(4, 10));
+    let mut pushed = 0u64;
+    let error = loop {
+        pushed += 1;
+        if let Err(error) = writer.push(item(pushed as usize, "UpdateRoom")).await {
+            break error;
+        }
+    };
+    // The handler reports this error as it is, without finishing the writer.
+    drop(writer);
+    assert!(
+        sink.calls().len() >= 3,
+        "batches overlapped: {}",
+        sink.calls().len()
+    );
+    assert_eq!(
+        error.report.items_written + error.items_not_written,
+        pushed,
+        "{error:?}"
+    );
+    assert_eq!(error.report.items_written, sink.stored().len() as u64);
 }
 
 #[tokio::test(start_paused = true)]
