@@ -771,6 +771,24 @@ fn invalid_json_is_a_json_error_at_its_offset() {
 }
 
 #[test]
+fn a_syntax_error_names_what_it_found_a_printable_character_a_byte_or_the_end() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"{\"Records\":[{\"a\":1}x]}", "found `x`"),
+        (b"{\"Records\":[{\"a\":1}\x01]}", "found byte 0x01"),
+        ("{\"Records\":[{\"a\":1}é]}".as_bytes(), "found byte 0xc3"),
+        (b"{\"Records\":[{\"a\":1} ", "found the end of the text"),
+    ];
+    for &(text, found) in cases {
+        match read(text, &[A4B]) {
+            Err(ReadError::Json { message, .. }) => {
+                assert!(message.ends_with(found), "{message}");
+            }
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn invalid_utf8_is_a_json_error() {
     for text in [
         b"{\"Records\":[{\"a\":\"\xFF\"}]}".as_slice(),
