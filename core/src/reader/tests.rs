@@ -789,6 +789,36 @@ fn a_syntax_error_names_what_it_found_a_printable_character_a_byte_or_the_end() 
 }
 
 #[test]
+fn keys_are_read_as_serde_json_reads_them_by_the_fast_pass_too() {
+    // Whole in the buffer, so the pass over whole tokens reads them: keys of the record itself
+    // and nested ones, after a first field and first in their object.
+    let cases = [
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com",x":1}]}"#,
+        r#"{"Records":[{x":1,"eventSource":"s3.amazonaws.com"}]}"#,
+        r#"{"Records":[{"a":1,x":2,"eventSource":"s3.amazonaws.com"}]}"#,
+        r#"{"Records":[{"a":1,"ab\:1,"eventSource":"s3.amazonaws.com"}]}"#,
+        r#"{"Records":[{"a":1,"ab\q":1,"eventSource":"a4b.amazonaws.com"}]}"#,
+        r#"{"Records":[{"a":1,"a\"b":1,"eventSource":"a4b.amazonaws.com"}]}"#,
+        r#"{"Records":[{"a":1, "b"  :  2,"eventSource":"a4b.amazonaws.com"}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","ab\:1}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","ab\q":1}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","b\u12":2}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","a" :1,"b"x:1}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","a":{"b":1,x":2}}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","a":{x":2}}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","a":{"b\:2}}]}"#,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","a\n":1,"eventSource":"a4b.amazonaws.com"}]}"#,
+        r#"{"Records":[{"a\u0041":1,"eventSource":"a4b.amazonaws.com","a":{"b\"":1, "c" : 2}}]}"#,
+        r#"{"Records":[{"eventSourc":"a4b.amazonaws.com","eventSource" :"a4b.amazonaws.com"}]}"#,
+        r#"{"Records":[{"eventSource":"a4b.amazonaws.com","eventSource\u0020":"s3.amazonaws.com"}]}"#,
+    ];
+    for text in cases {
+        let expected = oracle(text.as_bytes(), &[A4B]);
+        assert_eq!(verdict(read(text.as_bytes(), &[A4B])), expected, "{text}");
+    }
+}
+
+#[test]
 fn invalid_utf8_is_a_json_error() {
     for text in [
         b"{\"Records\":[{\"a\":\"\xFF\"}]}".as_slice(),
