@@ -819,6 +819,23 @@ fn keys_are_read_as_serde_json_reads_them_by_the_fast_pass_too() {
 }
 
 #[test]
+fn numbers_are_read_as_serde_json_reads_them_by_the_fast_pass_too() {
+    for number in [
+        "0", "-0", "0.0", "-0.5", "0e5", "0E+5", "0.5e-3", "10", "1.5e+3", "0.", "-0.", "0e",
+        "0E+", "0.e1", "-", "01", "-01", ".5", "1.", "1e", "00", "0x1",
+    ] {
+        for record in [
+            format!(r#"{{"eventSource":"s3.amazonaws.com","a":{number}}}"#),
+            format!(r#"{{"a":[{number},1],"eventSource":"a4b.amazonaws.com"}}"#),
+        ] {
+            let text = format!("{{\"Records\":[{record}]}}");
+            let expected = oracle(text.as_bytes(), &[A4B]);
+            assert_eq!(verdict(read(text.as_bytes(), &[A4B])), expected, "{text}");
+        }
+    }
+}
+
+#[test]
 fn invalid_utf8_is_a_json_error() {
     for text in [
         b"{\"Records\":[{\"a\":\"\xFF\"}]}".as_slice(),
