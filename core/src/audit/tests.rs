@@ -47,28 +47,41 @@ fn items_of(record: &str) -> Vec<Item> {
 }
 
 /// What mapping `record` logs at any level, one line an event: level, target, message, fields.
+///
+/// One global subscriber writes each event into a buffer of the thread that logged it. A
+/// subscriber set per test (`with_default`) loses events when tests run in parallel: dropping one
+/// rebuilds the callsites' interest while another test's mapping logs.
 fn logs_of_mapping(record: &str) -> String {
-    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let writer = {
-        let buffer = std::sync::Arc::clone(&buffer);
-        move || SharedBuffer(std::sync::Arc::clone(&buffer))
-    };
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .without_time()
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || items_of(record));
-    let logged = buffer.lock().unwrap().clone();
-    String::from_utf8(logged).unwrap()
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| ThisThreadsLog)
+            .with_ansi(false)
+            .without_time()
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    THIS_THREADS_LOG.set(Some(Vec::new()));
+    items_of(record);
+    String::from_utf8(THIS_THREADS_LOG.take().unwrap()).unwrap()
 }
 
-struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+thread_local! {
+    /// The log of the test running on this thread, while it captures one.
+    static THIS_THREADS_LOG: std::cell::RefCell<Option<Vec<u8>>> =
+        const { std::cell::RefCell::new(None) };
+}
 
-impl std::io::Write for SharedBuffer {
+struct ThisThreadsLog;
+
+impl std::io::Write for ThisThreadsLog {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        THIS_THREADS_LOG.with_borrow_mut(|log| {
+            if let Some(log) = log {
+                log.extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
