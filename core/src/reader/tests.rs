@@ -836,6 +836,25 @@ fn numbers_are_read_as_serde_json_reads_them_by_the_fast_pass_too() {
 }
 
 #[test]
+fn an_event_source_with_a_lone_surrogate_beside_the_name_is_not_the_name() {
+    for source in [
+        r"\udc00a4b.amazonaws.com",
+        r"\ud800a4b.amazonaws.com",
+        r"\ud800\u0061\u0034b.amazonaws.com",
+        r"a4b.amazonaws.com\ud800",
+        r"a4b.amazonaws.com\udc00",
+    ] {
+        let text = format!(r#"{{"Records":[{{"eventSource":"{source}","a":1}}]}}"#);
+        let (stats, _) = read(text.as_bytes(), &[A4B]).unwrap();
+        assert_eq!((stats.matched, stats.other), (0, 1), "{source}");
+        assert_eq!(
+            verdict(read(text.as_bytes(), &[A4B])),
+            oracle(text.as_bytes(), &[A4B])
+        );
+    }
+}
+
+#[test]
 fn invalid_utf8_is_a_json_error() {
     for text in [
         b"{\"Records\":[{\"a\":\"\xFF\"}]}".as_slice(),
