@@ -1097,14 +1097,14 @@ fn user_item_with_a_description_of(filler: usize) -> Item {
     items.into_iter().next().unwrap()
 }
 
-#[test]
-fn a_record_whose_item_takes_up_to_409_600_bytes_is_kept_whole_and_one_byte_more_is_not() {
-    // Each byte of the description is counted once in `record` and once in the attributes.
-    let grows = user_item_with_a_description_of(1).size_bytes()
-        - user_item_with_a_description_of(0).size_bytes();
-    let base = user_item_with_a_description_of(0).size_bytes();
+/// The item `item_with(filler)` keeps its `record` while it takes up to 409,600 bytes, and one
+/// more byte of filler leaves it out (flagged), the item still within 409,600 bytes.
+fn assert_kept_whole_up_to_409_600_bytes(item_with: impl Fn(usize) -> Item) {
+    // Each byte of filler is counted once in `record` and once in the attributes.
+    let grows = item_with(1).size_bytes() - item_with(0).size_bytes();
+    let base = item_with(0).size_bytes();
     let largest = (409_600 - base) / grows;
-    let fits = user_item_with_a_description_of(largest);
+    let fits = item_with(largest);
     assert!(fits.size_bytes() <= 409_600 && fits.size_bytes() > 409_600 - grows);
     assert!(
         fits.attributes.contains_key("record"),
@@ -1113,13 +1113,18 @@ fn a_record_whose_item_takes_up_to_409_600_bytes_is_kept_whole_and_one_byte_more
     );
     assert!(!fits.attributes.contains_key("record_truncated"));
 
-    let over = user_item_with_a_description_of(largest + 1);
+    let over = item_with(largest + 1);
     assert!(!over.attributes.contains_key("record"));
     assert_eq!(
         over.attributes.get("record_truncated"),
         Some(&AttrValue::Bool(true))
     );
     assert!(over.size_bytes() <= 409_600);
+}
+
+#[test]
+fn a_record_whose_item_takes_up_to_409_600_bytes_is_kept_whole_and_one_byte_more_is_not() {
+    assert_kept_whole_up_to_409_600_bytes(user_item_with_a_description_of);
 }
 
 /// The profile's item of a record naming a room and the profile, whose `requestParameters.description`
@@ -1144,26 +1149,7 @@ fn profile_item_with_a_description_of(filler: usize) -> Item {
 #[test]
 fn a_resource_item_with_the_longest_key_takes_up_to_409_600_bytes_whole_and_one_byte_more_does_not()
 {
-    let grows = profile_item_with_a_description_of(1).size_bytes()
-        - profile_item_with_a_description_of(0).size_bytes();
-    let base = profile_item_with_a_description_of(0).size_bytes();
-    let largest = (409_600 - base) / grows;
-    let fits = profile_item_with_a_description_of(largest);
-    assert!(fits.size_bytes() <= 409_600 && fits.size_bytes() > 409_600 - grows);
-    assert!(
-        fits.attributes.contains_key("record"),
-        "{}",
-        fits.size_bytes()
-    );
-    assert!(!fits.attributes.contains_key("record_truncated"));
-
-    let over = profile_item_with_a_description_of(largest + 1);
-    assert!(!over.attributes.contains_key("record"));
-    assert_eq!(
-        over.attributes.get("record_truncated"),
-        Some(&AttrValue::Bool(true))
-    );
-    assert!(over.size_bytes() <= 409_600);
+    assert_kept_whole_up_to_409_600_bytes(profile_item_with_a_description_of);
 }
 
 #[test]
