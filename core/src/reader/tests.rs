@@ -4,6 +4,8 @@ use std::convert::Infallible;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -105,11 +107,15 @@ fn files_under(relative: &str) -> Vec<PathBuf> {
     files
 }
 
-/// A reader that hands out its bytes in pieces of the given sizes, in turn.
+/// A reader that hands out its bytes in pieces of the given sizes, in turn, counting what it has
+/// handed out; when asked, it first fails each read with `Interrupted` (a signal arriving mid-call).
 struct Pieces<'a> {
     bytes: &'a [u8],
     sizes: Vec<usize>,
     turn: usize,
+    handed_out: Arc<AtomicUsize>,
+    /// `Some` when reads are interrupted: whether the next one is.
+    interrupt_next: Option<bool>,
 }
 
 impl<'a> Pieces<'a> {
@@ -118,38 +124,37 @@ impl<'a> Pieces<'a> {
             bytes,
             sizes,
             turn: 0,
+            handed_out: Arc::default(),
+            interrupt_next: None,
         }
+    }
+
+    /// Fails every other read, starting with the first, with `Interrupted`.
+    fn interrupted_before_each_read(mut self) -> Self {
+        self.interrupt_next = Some(true);
+        self
+    }
+
+    /// The count of bytes handed out so far, to read while the reader is in use.
+    fn handed_out(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.handed_out)
     }
 }
 
 impl Read for Pieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(interrupt) = &mut self.interrupt_next {
+            *interrupt = !*interrupt;
+            if !*interrupt {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+        }
         let size = self.sizes[self.turn % self.sizes.len()].max(1);
         self.turn += 1;
         let n = size.min(buf.len()).min(self.bytes.len());
         buf[..n].copy_from_slice(&self.bytes[..n]);
         self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
-
-/// A reader that fails with `Interrupted` (a signal arriving mid-call) before each read that
-/// hands out bytes, in pieces of at most `piece` bytes.
-struct Interrupting<'a> {
-    bytes: &'a [u8],
-    piece: usize,
-    interrupt_next: bool,
-}
-
-impl Read for Interrupting<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.interrupt_next = !self.interrupt_next;
-        if !self.interrupt_next {
-            return Err(io::ErrorKind::Interrupted.into());
-        }
-        let n = self.piece.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
+        self.handed_out.fetch_add(n, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -161,11 +166,7 @@ fn a_read_interrupted_by_a_signal_is_made_again_plain_or_gzip_from_the_first_byt
     assert!(matches!(expected, Verdict::Records { .. }));
     for bytes in [json.clone(), gzip(&json)] {
         for piece in [1, 7, 4096] {
-            let interrupting = || Interrupting {
-                bytes: &bytes,
-                piece,
-                interrupt_next: true,
-            };
+            let interrupting = || Pieces::new(&bytes, vec![piece]).interrupted_before_each_read();
             let one_thread = read_with(interrupting(), &options(&[A4B]), BUFFER_LEN);
             assert_eq!(verdict(one_thread), expected, "piece {piece}");
             let two_threads = read_threaded_with(interrupting(), &options(&[A4B]), BUFFER_LEN);
@@ -911,23 +912,6 @@ fn damaged_gzip_is_reported_as_such_even_when_its_text_fails_as_json_long_before
     ));
 }
 
-/// A reader that counts the bytes it has handed out.
-struct Counting<'a> {
-    bytes: &'a [u8],
-    piece: usize,
-    handed_out: std::rc::Rc<std::cell::Cell<usize>>,
-}
-
-impl Read for Counting<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.piece.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        self.handed_out.set(self.handed_out.get() + n);
-        Ok(n)
-    }
-}
-
 #[test]
 fn the_reader_holds_no_more_than_a_buffer_of_text_past_the_record_it_hands_over() {
     // Small records, then one four times the buffer, then small ones again: past the large one
@@ -945,12 +929,8 @@ fn the_reader_holds_no_more_than_a_buffer_of_text_past_the_record_it_hands_over(
     let large_ends_at = text.find(&large).unwrap() + large.len();
     let buffer_len = 4096;
     for piece in [100, 1000, 1 << 20] {
-        let handed_out = std::rc::Rc::new(std::cell::Cell::new(0));
-        let input = Counting {
-            bytes: text.as_bytes(),
-            piece,
-            handed_out: std::rc::Rc::clone(&handed_out),
-        };
+        let input = Pieces::new(text.as_bytes(), vec![piece]);
+        let handed_out = input.handed_out();
         let mut searched_to = 0;
         let mut checked = 0;
         let stats = read_on_one_thread(
@@ -961,10 +941,14 @@ fn the_reader_holds_no_more_than_a_buffer_of_text_past_the_record_it_hands_over(
                     let raw = std::str::from_utf8(raw).unwrap();
                     let ends_at = searched_to + text[searched_to..].find(raw).unwrap() + raw.len();
                     searched_to = ends_at;
-                    let ahead = handed_out.get() - ends_at;
-                    let settled = ends_at > large_ends_at + 2 * large.len() || ends_at < large_ends_at - large.len();
+                    let ahead = handed_out.load(Ordering::Relaxed) - ends_at;
+                    let settled = ends_at > large_ends_at + 2 * large.len()
+                        || ends_at < large_ends_at - large.len();
                     if settled {
-                        assert!(ahead <= buffer_len, "{ahead} bytes read past the record ending at {ends_at} (pieces of {piece})");
+                        assert!(
+                            ahead <= buffer_len,
+                            "{ahead} bytes read past the record ending at {ends_at} (pieces of {piece})"
+                        );
                         checked += 1;
                     }
                 }
@@ -982,12 +966,8 @@ fn the_reader_holds_no_more_than_a_buffer_of_text_past_the_record_it_hands_over(
 #[test]
 fn no_more_than_one_byte_past_the_size_cap_is_read() {
     let text = log_file(2000);
-    let handed_out = std::rc::Rc::new(std::cell::Cell::new(0));
-    let input = Counting {
-        bytes: text.as_bytes(),
-        piece: usize::MAX,
-        handed_out: std::rc::Rc::clone(&handed_out),
-    };
+    let input = Pieces::new(text.as_bytes(), vec![usize::MAX]);
+    let handed_out = input.handed_out();
     let capped = ReaderOptions {
         max_decompressed_bytes: 10_000,
         ..options(&[A4B])
@@ -996,7 +976,7 @@ fn no_more_than_one_byte_past_the_size_cap_is_read() {
         read_with(input, &capped, BUFFER_LEN),
         Err(ReadError::TooLarge { limit: 10_000 })
     ));
-    assert_eq!(handed_out.get(), 10_001);
+    assert_eq!(handed_out.load(Ordering::Relaxed), 10_001);
 }
 
 #[test]
