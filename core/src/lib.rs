@@ -14,7 +14,7 @@
 //!    them into one EMF line.
 //!
 //! [`config`] reads the function's settings and [`retry`] holds the backoff arithmetic shared by
-//! every retry loop.
+//! every retry loop; [`write_json_string`] prints a string as JSON text, as the CLI prints items.
 
 #![deny(unsafe_code)]
 
@@ -31,3 +31,5 @@ pub mod retry;
 pub mod summary;
 pub mod time_index;
 pub mod trigger;
+
+pub use json::write_json_string;

@@ -9,6 +9,7 @@
 //! The record scanner ([`crate::reader`]) checks a whole file with [`Nesting`] and
 //! [`string_stop`]; the audit ([`crate::audit`]) reads the fields of one record through [`Raw`].
 
+mod escape;
 mod nesting;
 mod string_stop;
 mod unescape;
@@ -17,6 +18,7 @@ mod value;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use escape::write_json_string;
 pub(crate) use nesting::{Container, Nesting};
 pub(crate) use string_stop::string_stop;
 pub(crate) use value::Raw;

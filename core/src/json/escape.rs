@@ -1,0 +1,100 @@
+//! A string as JSON text, escaped exactly as serde_json escapes it, at a fraction of its cost.
+//!
+//! serde_json looks up every byte in a table and hands each plain run and each escape to the
+//! writer on its own. Here the next byte to escape is found 16 bytes a step ([`string_stop`]) and
+//! the plain runs are copied into a `Vec` whole. Measured with callgrind on the dry run of the
+//! 20 MB benchmark file (`a4b-dev large-trail --size 20MB`), where every item carries its record as
+//! a JSON string full of quotes: with the printer building each line in memory this way, the whole
+//! dry run took 339.7M instructions on one thread instead of 352.4M (printing about 46M instead of
+//! 59M).
+
+use super::string_stop;
+
+/// Appends `text` to `out` as a JSON string: quoted, with `"`, `\`, and the control characters
+/// escaped as serde_json escapes them (`\b`, `\t`, `\n`, `\f`, `\r`, else `\u00xx`), and nothing
+/// else (no `/`, no non-ASCII).
+pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let mut rest = text.as_bytes();
+    while let Some(stop) = string_stop(rest) {
+        let (plain, from_stop) = rest.split_at(stop);
+        out.extend_from_slice(plain);
+        let Some((&byte, after)) = from_stop.split_first() else {
+            break;
+        };
+        push_escape(out, byte);
+        rest = after;
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+fn push_escape(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match byte {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        b'\t' => b't',
+        b'\n' => b'n',
+        0x0c => b'f',
+        b'\r' => b'r',
+        _ => {
+            let high = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0');
+            let low = HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0');
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn escaped(text: &str) -> String {
+        let mut out = Vec::new();
+        write_json_string(&mut out, text);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_character_below_0x80_is_escaped_as_serde_json_escapes_it() {
+        for byte in 0u8..0x80 {
+            let text = format!("a{}b", char::from(byte));
+            assert_eq!(
+                escaped(&text),
+                serde_json::to_string(&text).unwrap(),
+                "{byte:#04x}"
+            );
+        }
+    }
+
+    #[test]
+    fn quotes_in_json_text_are_escaped_wherever_they_fall_in_a_block() {
+        let record = r#"{"eventID":"e1","requestParameters":{"roomArn":"arn:aws:a4b:us-east-1:123456789012:room/r","x":"a\"b\\c"}}"#;
+        for pad in 0..20 {
+            let text = format!("{}{record}", " ".repeat(pad));
+            assert_eq!(escaped(&text), serde_json::to_string(&text).unwrap());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_is_escaped_as_serde_json_escapes_it(
+            text in prop_oneof![
+                any::<String>(),
+                prop::collection::vec(
+                    prop::sample::select(vec!['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', 'a', 'é', '😀', '/']),
+                    0..80,
+                ).prop_map(|chars| chars.into_iter().collect::<String>()),
+            ],
+        ) {
+            prop_assert_eq!(escaped(&text), serde_json::to_string(&text).unwrap());
+        }
+    }
+}
