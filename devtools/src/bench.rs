@@ -245,6 +245,8 @@ fn default_memory_mb(template: &str) -> Option<u32> {
 /// (CPU time measured on a core of the same speed), and it is billed memory (GB) times duration.
 struct LambdaCost {
     memory_mb: u32,
+    /// The CPU time it was worked out from.
+    cpu: Duration,
     vcpu_share: f64,
     /// Estimated duration on Lambda, seconds.
     duration: f64,
@@ -258,11 +260,27 @@ impl LambdaCost {
         let gb_seconds = f64::from(memory_mb) / 1024.0 * duration;
         Self {
             memory_mb,
+            cpu,
             vcpu_share,
             duration,
             gb_seconds_per_json_gb: gb_seconds / (json_bytes as f64 / 1e9),
         }
     }
+}
+
+/// The dry run's CPU time in the thread layout the function takes at `memory_mb`: below two vCPUs'
+/// worth of memory (3,538 MB) the reader runs on one thread (`reader::cores_to_use`), which is
+/// what the one-core run measures; two threads cost more CPU time for the same file.
+fn cpu_of_layout(memory_mb: u32, two_cores: Duration, one_core: Duration) -> Duration {
+    if reads_on_one_thread(memory_mb) {
+        one_core
+    } else {
+        two_cores
+    }
+}
+
+fn reads_on_one_thread(memory_mb: u32) -> bool {
+    f64::from(memory_mb) < 2.0 * MB_PER_VCPU
 }
 
 /// The environment the function gets besides the runtime API's: its settings and a local AWS.
@@ -555,7 +573,11 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
         "| dry run / libdeflate-gunzip, wall, one core | {one_core_vs_libdeflate:.2}x | <= 1.1x | {} |",
         verdict(one_core_vs_libdeflate <= 1.1)
     );
-    let cost = LambdaCost::new(memory_mb, dry_run.cpu, json_bytes);
+    let cost = LambdaCost::new(
+        memory_mb,
+        cpu_of_layout(memory_mb, dry_run.cpu, dry_run_one_core.cpu),
+        json_bytes,
+    );
     let _ = writeln!(
         out,
         "| Lambda cost at the template's default {} MB: GB-seconds per GB of CloudTrail JSON | {:.2} GB-s (${:.3} per TB) | | |",
@@ -650,14 +672,19 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let _ = writeln!(
         out,
         "\nCost: at {} MB Lambda gives {:.2} of a vCPU ({} / {MB_PER_VCPU} MB), so a CPU-bound \
-         run lasts about its CPU time / {:.2}: the dry run's {} of CPU is about {:.2} s there, \
-         billed {:.3} GB x that for {:.3} GB of JSON; price ${USD_PER_GB_SECOND} per GB-s (arm64). \
-         The CPU time is this machine's: a Graviton core's differs.",
+         run lasts about its CPU time / {:.2}: the dry run's {} of CPU ({}) is about {:.2} s \
+         there, billed {:.3} GB x that for {:.3} GB of JSON; price ${USD_PER_GB_SECOND} per GB-s \
+         (arm64). The CPU time is this machine's: a Graviton core's differs.",
         cost.memory_mb,
         cost.vcpu_share,
         cost.memory_mb,
         cost.vcpu_share,
-        seconds(dry_run.cpu),
+        seconds(cost.cpu),
+        if reads_on_one_thread(cost.memory_mb) {
+            "on one core: below two vCPUs' worth of memory the function reads on one thread"
+        } else {
+            "on two cores, as the function reads with two vCPUs' worth of memory or more"
+        },
         cost.duration,
         f64::from(cost.memory_mb) / 1024.0,
         json_bytes as f64 / 1e9
@@ -699,6 +726,14 @@ mod tests {
         assert_eq!(cpu, Duration::from_millis(300));
         assert_eq!(rss, 12345);
         assert!(parse_time_report("12345\n").is_none());
+    }
+
+    #[test]
+    fn the_cost_is_worked_out_from_the_cpu_time_of_the_layout_the_memory_gets() {
+        let (two, one) = (Duration::from_millis(450), Duration::from_millis(330));
+        assert_eq!(cpu_of_layout(512, two, one), one);
+        assert_eq!(cpu_of_layout(3537, two, one), one);
+        assert_eq!(cpu_of_layout(3538, two, one), two);
     }
 
     #[test]
