@@ -136,7 +136,7 @@ pub fn attribute_map(item: &Item) -> HashMap<String, AttributeValue> {
 
 fn attribute_value(value: &AttrValue) -> AttributeValue {
     match value {
-        AttrValue::S(s) => AttributeValue::S(s.clone()),
+        AttrValue::S(s) => AttributeValue::S(s.to_string()),
         AttrValue::N(n) => AttributeValue::N(n.clone()),
         AttrValue::Bool(b) => AttributeValue::Bool(*b),
         AttrValue::StringList(values) => {

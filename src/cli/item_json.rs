@@ -224,7 +224,7 @@ pub(super) mod tests {
             number in proptest::prelude::any::<i64>(),
         ) {
             let mut item = Item::new(pk.clone(), "sk".into());
-            item.attributes.insert("record", AttrValue::S(text.clone()));
+            item.attributes.insert("record", AttrValue::S(text.as_str().into()));
             item.attributes.insert("room_arns", AttrValue::StringList(list.clone()));
             item.attributes.insert("read_only", AttrValue::Bool(flag));
             item.attributes.insert("expires_at", AttrValue::N(number.to_string()));

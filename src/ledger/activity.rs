@@ -99,7 +99,7 @@ mod tests {
     fn event(pk: &str, time: &str, id: &str) -> Item {
         let mut item = Item::new(pk.to_owned(), format!("{time}#{id}"));
         item.attributes
-            .insert("event_time", crate::item::AttrValue::S(time.to_owned()));
+            .insert("event_time", crate::item::AttrValue::S(time.into()));
         item
     }
 

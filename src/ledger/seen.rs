@@ -85,7 +85,7 @@ pub fn seen_item(kind: SeenKind, name: &str) -> Option<Item> {
     let prefix = name.get(..end).unwrap_or_default();
     let mut item = Item::new(pk, format!("{prefix}#{hash:016x}"));
     item.attributes
-        .insert(SEEN_NAME_ATTRIBUTE, AttrValue::S(name.to_owned()));
+        .insert(SEEN_NAME_ATTRIBUTE, AttrValue::S(name.into()));
     Some(item)
 }
 

@@ -349,7 +349,7 @@ async fn an_item_dynamodb_refuses_costs_only_its_record() {
         .map(|n| {
             let mut item = audit_item(n);
             item.attributes
-                .insert("event_id", AttrValue::S(format!("event-{n}")));
+                .insert("event_id", AttrValue::S(format!("event-{n}").into()));
             item
         })
         .collect();

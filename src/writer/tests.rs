@@ -128,7 +128,7 @@ fn item(user: usize, event: &str) -> Item {
         format!("2024-01-01T00:00:00Z#{user}"),
     );
     item.attributes
-        .insert("event_name", AttrValue::S(event.to_owned()));
+        .insert("event_name", AttrValue::S(event.into()));
     item
 }
 
@@ -444,7 +444,7 @@ fn event_items(count: usize) -> Vec<Item> {
         .map(|n| {
             let mut item = item(n, "UpdateRoom");
             item.attributes
-                .insert("event_id", AttrValue::S(format!("event-{n}")));
+                .insert("event_id", AttrValue::S(format!("event-{n}").into()));
             item
         })
         .collect()
@@ -621,7 +621,7 @@ async fn no_batch_holds_more_than_max_batch_bytes() {
             // 150, 250 or 350 KB, as records near DynamoDB's item limit.
             let bytes = 150_000 + (n % 3) * 100_000;
             item.attributes
-                .insert("record", AttrValue::S("x".repeat(bytes)));
+                .insert("record", AttrValue::S("x".repeat(bytes).into()));
             item
         })
         .collect();
@@ -669,7 +669,7 @@ async fn a_batch_write_item_request_holds_at_most_16_mb_of_items() {
             let mut item = item(n, "UpdateRoom");
             let room = 409_600 - item.size_bytes() - "record".len();
             item.attributes
-                .insert("record", AttrValue::S("x".repeat(room)));
+                .insert("record", AttrValue::S("x".repeat(room).into()));
             assert_eq!(item.size_bytes(), 409_600);
             item
         })
@@ -691,7 +691,7 @@ async fn a_batch_write_item_request_holds_at_most_16_mb_of_items() {
 fn sized(user: usize, bytes: usize) -> Item {
     let mut item = item(user, "UpdateRoom");
     item.attributes
-        .insert("record", AttrValue::S("x".repeat(bytes)));
+        .insert("record", AttrValue::S("x".repeat(bytes).into()));
     item
 }
 

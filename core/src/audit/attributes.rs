@@ -1,5 +1,8 @@
 //! The attributes every item of a record carries, and keeping the items within DynamoDB's size limit.
 
+use std::cell::OnceCell;
+use std::sync::Arc;
+
 use super::AuditContext;
 use super::fields::{non_empty_text, text};
 use super::record::Record;
@@ -29,7 +32,7 @@ pub(super) fn shared(
     let mut attributes = Attributes::new();
     let mut put = |name: &'static str, value: Option<Raw<'_>>| {
         if let Some(value) = non_empty_text(value) {
-            attributes.insert(name, AttrValue::S(value.into_owned()));
+            attributes.insert(name, AttrValue::S(value.into()));
         }
     };
     put("event_name", record.event_name);
@@ -55,9 +58,12 @@ pub(super) fn shared(
     put("error_code", record.error_code);
     put("error_message", record.error_message);
 
-    attributes.insert("event_id", AttrValue::S(record.event_id.to_string()));
-    attributes.insert("event_time", AttrValue::S(record.event_time.to_string()));
-    attributes.insert("user_key", AttrValue::S(user_key.as_str().to_owned()));
+    attributes.insert("event_id", AttrValue::S(record.event_id.as_ref().into()));
+    attributes.insert(
+        "event_time",
+        AttrValue::S(record.event_time.as_ref().into()),
+    );
+    attributes.insert("user_key", AttrValue::S(user_key.as_str().into()));
     if let Some(read_only) = read_only(record.read_only) {
         attributes.insert("read_only", AttrValue::Bool(read_only));
     }
@@ -71,8 +77,14 @@ pub(super) fn shared(
             attributes.insert(count, AttrValue::N(arns.len().to_string()));
         }
     }
-    attributes.insert("source_object", AttrValue::S(context.source_object.clone()));
-    attributes.insert("ingested_at", AttrValue::S(context.ingested_at.clone()));
+    attributes.insert(
+        "source_object",
+        AttrValue::S(context.source_object.as_str().into()),
+    );
+    attributes.insert(
+        "ingested_at",
+        AttrValue::S(context.ingested_at.as_str().into()),
+    );
     attributes
 }
 
@@ -115,6 +127,30 @@ pub(super) struct Fitted {
     pub attributes_truncated: bool,
 }
 
+/// A record's text, copied into shared memory once, when the first of its items takes it: the user
+/// item and the room items then hold the one copy.
+pub(super) struct RecordText<'a> {
+    text: &'a str,
+    shared: OnceCell<Arc<str>>,
+}
+
+impl<'a> RecordText<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            shared: OnceCell::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    fn shared(&self) -> Arc<str> {
+        Arc::clone(self.shared.get_or_init(|| self.text.into()))
+    }
+}
+
 /// Adds `record` (the raw text, when given) if the largest item, whose key takes `key_bytes`, stays
 /// within [`MAX_ITEM_BYTES`]; else (or when no text is given) sets `record_truncated`, and if that
 /// is not enough shortens the largest free-text attributes (at a character boundary; a list loses
@@ -122,14 +158,14 @@ pub(super) struct Fitted {
 pub(super) fn fit(
     attributes: &mut Attributes,
     key_bytes: usize,
-    record_text: Option<&str>,
+    record_text: Option<&RecordText<'_>>,
 ) -> Fitted {
     let size = |attributes: &Attributes| key_bytes + attributes_size_bytes(attributes);
     let without_record = size(attributes);
     if let Some(record_text) = record_text
         && without_record + "record".len() + record_text.len() <= MAX_ITEM_BYTES
     {
-        attributes.insert("record", AttrValue::S(record_text.to_owned()));
+        attributes.insert("record", AttrValue::S(record_text.shared()));
         return Fitted::default();
     }
     attributes.insert("record_truncated", AttrValue::Bool(true));
@@ -158,7 +194,7 @@ pub(super) fn fit(
         let keep = match attributes.get_mut(name) {
             Some(AttrValue::S(value)) => {
                 let end = value.floor_char_boundary(value.len().saturating_sub(excess));
-                value.truncate(end);
+                *value = value.get(..end).unwrap_or_default().into();
                 !value.is_empty()
             }
             Some(AttrValue::StringList(values)) => {

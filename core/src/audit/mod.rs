@@ -169,15 +169,20 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
     if let Some(day) = event_time.map(|time| time.strftime("%Y-%m-%d").to_string()) {
         // `YYYY-MM-DD` of `eventTime` in UTC: the partition of the table's time index. Left out
         // when `eventTime` is no RFC 3339 timestamp (CloudTrail always writes one).
-        user_attributes.insert(crate::time_index::DAY_ATTRIBUTE, AttrValue::S(day));
+        user_attributes.insert(crate::time_index::DAY_ATTRIBUTE, AttrValue::S(day.into()));
     }
-    let user_fitted = attributes::fit(&mut user_attributes, key_bytes(user_pk.len()), Some(text));
+    let record_text = attributes::RecordText::new(text);
+    let user_fitted = attributes::fit(
+        &mut user_attributes,
+        key_bytes(user_pk.len()),
+        Some(&record_text),
+    );
     log_fitted(user_fitted, &record.event_id, text.len(), "user item");
 
     if let Some(longest_pk) = partitions.longest_other_pk() {
         // Past the threshold the user item alone keeps the text: N items of N rooms each carrying
         // the whole record would cost N times its bytes.
-        let record_text = (touched <= MAX_TOUCHED_WITH_RECORD).then_some(text);
+        let record_text = (touched <= MAX_TOUCHED_WITH_RECORD).then_some(&record_text);
         let fitted = attributes::fit(&mut other_attributes, key_bytes(longest_pk), record_text);
         if record_text.is_some() || fitted.attributes_truncated {
             log_fitted(

@@ -1223,7 +1223,11 @@ fn a_room_list_too_large_for_an_item_loses_its_last_rooms() {
     let mut attributes = attributes::Attributes::new();
     attributes.insert("room_arns", AttrValue::StringList(rooms.clone()));
     attributes.insert("event_id", AttrValue::S("e".into()));
-    let fitted = attributes::fit(&mut attributes, 100, Some("{}"));
+    let fitted = attributes::fit(
+        &mut attributes,
+        100,
+        Some(&attributes::RecordText::new("{}")),
+    );
     assert!(fitted.record_truncated && fitted.attributes_truncated);
     let Some(AttrValue::StringList(kept)) = attributes.get("room_arns") else {
         panic!("room_arns gone");

@@ -30,7 +30,7 @@ fn items(count: usize) -> Vec<Item> {
         .map(|i| {
             let mut item = Item::new(format!("USER#proxy-{i}"), "2026-01-01T00:00:00Z#e".into());
             item.attributes
-                .insert("event_id", AttrValue::S(format!("e{i}")));
+                .insert("event_id", AttrValue::S(format!("e{i}").into()));
             item
         })
         .collect()
