@@ -584,16 +584,13 @@ where
     fn peek_non_ws(&mut self) -> Scan<Option<u8>, E> {
         // Compact JSON, the usual case: no whitespace at all.
         if let Some(&byte) = self.input.avail().first()
-            && !matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+            && !is_ws(byte)
         {
             return Ok(Some(byte));
         }
         loop {
             let avail = self.input.avail();
-            match avail
-                .iter()
-                .position(|&byte| !matches!(byte, b' ' | b'\n' | b'\r' | b'\t'))
-            {
+            match avail.iter().position(|&byte| !is_ws(byte)) {
                 Some(at) => {
                     let byte = avail.get(at).copied();
                     self.input.advance(at);
