@@ -53,7 +53,7 @@ fn count_matched(
 ) -> impl FnMut(RecordEvent<'_>) -> Result<(), Infallible> {
     move |event| {
         if let RecordEvent::Matched { raw, .. } = event {
-            *matched_bytes += raw.len();
+            *matched_bytes += raw.as_bytes().len();
         }
         Ok(())
     }

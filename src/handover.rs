@@ -137,7 +137,7 @@ fn read_records(
             return Err(WriterStopped);
         }
         match event {
-            RecordEvent::Matched { index, raw } => match audit::build_items(raw, context) {
+            RecordEvent::Matched { index, raw } => match audit::build_checked_items(raw, context) {
                 Ok(Mapped::Expired { expires_at }) => {
                     counts.a4b_records += 1;
                     counts.records_expired += 1;

@@ -22,7 +22,9 @@ pub use rooms::{A4bArn, a4b_arn, is_resource_arn, is_room_arn};
 pub use user_key::UserKey;
 
 use crate::item::{AttrValue, Item, key_size_bytes};
+use crate::json::Raw;
 use crate::keys::{self, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES};
+use crate::reader::CheckedRecord;
 use attributes::{Attributes, Fitted};
 use record::Record;
 use rooms::TouchedArns;
@@ -117,7 +119,27 @@ pub fn build_items(raw: &[u8], context: &AuditContext) -> Result<Mapped, RejectR
     let text = std::str::from_utf8(raw).map_err(|error| {
         RejectReason::InvalidJson(format!("invalid UTF-8 at byte {}", error.valid_up_to()))
     })?;
-    let record = Record::parse(text)?;
+    map_record(Record::parse(text)?, text, context)
+}
+
+/// [`build_items`] for a record the reader handed over: its text is not checked a second time.
+pub fn build_checked_items(
+    record: CheckedRecord<'_>,
+    context: &AuditContext,
+) -> Result<Mapped, RejectReason> {
+    map_record(
+        Record::read(Raw::scanned(record))?,
+        record.as_str(),
+        context,
+    )
+}
+
+/// The items of `record`, whose text is `text`.
+fn map_record(
+    record: Record<'_>,
+    text: &str,
+    context: &AuditContext,
+) -> Result<Mapped, RejectReason> {
     let user_key = UserKey::first_of(record.identity.key_candidates);
 
     let sort_key = keys::event_sk(&record.event_time, &record.event_id);

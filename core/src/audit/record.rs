@@ -44,6 +44,11 @@ impl<'a> Record<'a> {
     pub fn parse(text: &'a str) -> Result<Self, RejectReason> {
         let record =
             Raw::parse(text).map_err(|invalid| RejectReason::InvalidJson(invalid.to_string()))?;
+        Self::read(record)
+    }
+
+    /// Takes the fields of a record whose text is checked already.
+    pub fn read(record: Raw<'a>) -> Result<Self, RejectReason> {
         if !record.is_object() {
             return Err(RejectReason::NotAnObject);
         }

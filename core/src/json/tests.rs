@@ -265,6 +265,19 @@ proptest! {
             }
         }
 
+        // Elements, as written and with whitespace of every kind around them.
+        let elements: Vec<&str> = raw.elements().map(Raw::get).collect();
+        match &json {
+            Json::Array(items) => {
+                let written: Vec<String> = items.iter().map(Json::text).collect();
+                prop_assert_eq!(&elements, &written);
+                let spaced = format!("[\t{} ]", written.join(" ,\r\n"));
+                let spaced = Raw::parse(&spaced).unwrap();
+                prop_assert_eq!(spaced.elements().map(Raw::get).collect::<Vec<_>>(), written);
+            }
+            _ => prop_assert!(elements.is_empty()),
+        }
+
         if let Ok(serde) = serde_json::from_str::<Value>(&text) {
             let mut serde_strings = Vec::new();
             value_strings(&serde, &mut serde_strings);

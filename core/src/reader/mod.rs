@@ -43,10 +43,39 @@ pub struct ReaderOptions {
 pub enum RecordEvent<'a> {
     /// A record (a JSON object) whose `eventSource` is one of the configured ones. `raw` is its exact
     /// JSON text as it stands in the file.
-    Matched { index: u64, raw: &'a [u8] },
+    Matched { index: u64, raw: CheckedRecord<'a> },
     /// An element of `Records` that is not a JSON object, or a record longer than
     /// [`ReaderOptions::max_record_bytes`].
     Rejected { index: u64, reason: String },
+}
+
+/// A record's exact JSON text as it stands in the file, checked by the scanner as it went by: valid
+/// UTF-8, and one JSON object. Only the scanner makes one, so that
+/// [`build_checked_items`](crate::audit::build_checked_items) can read its fields without checking
+/// the whole text a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedRecord<'a>(&'a str);
+
+impl<'a> CheckedRecord<'a> {
+    /// A record the scanner has checked. Test builds check it again with the audit's own reading
+    /// of the grammar, so that every test that scans a file also holds the two to each other.
+    pub(crate) fn scanned(text: &'a str) -> Self {
+        debug_assert!(
+            crate::json::Raw::parse(text).is_ok_and(|raw| raw.is_object() && raw.get() == text),
+            "the scanner handed over a record the audit does not read as one JSON object"
+        );
+        Self(text)
+    }
+
+    /// The record's text.
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+
+    /// The record's text, as bytes.
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.0.as_bytes()
+    }
 }
 
 /// What reading one file counted.

@@ -36,7 +36,9 @@ struct Handed {
 impl Handed {
     fn take(&mut self, event: RecordEvent<'_>) -> Result<(), Infallible> {
         match event {
-            RecordEvent::Matched { index, raw } => self.matched.push((index, raw.to_vec())),
+            RecordEvent::Matched { index, raw } => {
+                self.matched.push((index, raw.as_bytes().to_vec()))
+            }
             RecordEvent::Rejected { index, reason } => self.rejected.push((index, reason)),
         }
         Ok(())
@@ -938,7 +940,7 @@ fn the_reader_holds_no_more_than_a_buffer_of_text_past_the_record_it_hands_over(
             &options(&[A4B]),
             |event| {
                 if let RecordEvent::Matched { raw, .. } = event {
-                    let raw = std::str::from_utf8(raw).unwrap();
+                    let raw = raw.as_str();
                     let ends_at = searched_to + text[searched_to..].find(raw).unwrap() + raw.len();
                     searched_to = ends_at;
                     let ahead = handed_out.load(Ordering::Relaxed) - ends_at;

@@ -56,11 +56,11 @@ pub(super) fn read_and_map(bytes: &[u8]) -> Result<Mapped, ReadError<Never>> {
     let context = context();
     let stats = reader::read_log(bytes, &reader_options(), |event| {
         if let RecordEvent::Matched { raw, .. } = event {
-            let source = serde_json::from_slice::<Value>(raw)
+            let source = serde_json::from_slice::<Value>(raw.as_bytes())
                 .ok()
                 .map(|record| record.get("eventSource").cloned().unwrap_or(Value::Null));
             mapped.matched_sources.push(source);
-            match audit::build_items(raw, &context) {
+            match audit::build_checked_items(raw, &context) {
                 Ok(mapped_record) => mapped
                     .items
                     .extend(mapped_record.into_items().into_iter().flatten()),
