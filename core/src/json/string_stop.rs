@@ -7,7 +7,7 @@
 //! architectures take the same steps in plain integer arithmetic.
 
 /// Bytes looked at per step.
-const BLOCK: usize = 16;
+pub(crate) const BLOCK: usize = 16;
 
 /// The offset of the first `"`, `\` or byte below 0x20 in `bytes`, if any.
 #[inline(always)]
@@ -35,13 +35,13 @@ fn is_stop(byte: u8) -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
-use sse2::first_stop_in_block;
+pub(crate) use sse2::first_stop_in_block;
 
 #[cfg(target_arch = "aarch64")]
-use neon::first_stop_in_block;
+pub(crate) use neon::first_stop_in_block;
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-use portable::first_stop_in_block;
+pub(crate) use portable::first_stop_in_block;
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
@@ -54,7 +54,7 @@ mod sse2 {
 
     #[inline]
     #[allow(unsafe_code)] // The crate denies unsafe code but for these SIMD loads.
-    pub(super) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
+    pub(crate) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
         // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions exist on every CPU
         // this code is built for; the unaligned load reads exactly the sixteen bytes that `block`
         // borrows.
@@ -83,7 +83,7 @@ mod neon {
 
     #[inline]
     #[allow(unsafe_code)] // The crate denies unsafe code but for these SIMD loads.
-    pub(super) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
+    pub(crate) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
         // SAFETY: NEON is part of the AArch64 baseline, so these instructions exist on every CPU
         // this code is built for; the load reads exactly the sixteen bytes that `block` borrows.
         let nibbles = unsafe {
@@ -112,7 +112,7 @@ mod portable {
     const HIGHS: u64 = 0x8080_8080_8080_8080;
 
     #[inline]
-    pub(super) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
+    pub(crate) fn first_stop_in_block(block: &[u8; BLOCK]) -> Option<usize> {
         let (low, high) = block.split_at(BLOCK / 2);
         word_stop(low).or_else(|| word_stop(high).map(|at| at + BLOCK / 2))
     }
