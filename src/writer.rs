@@ -39,6 +39,11 @@ pub struct WriterOptions {
     pub retry: RetryPolicy,
     /// No retry starts at or after this (the invocation's deadline less its margin).
     pub latest_retry: Option<Instant>,
+    /// Each batch is written by `push` itself, one at a time, instead of by a task of its own. For
+    /// a sink with nothing to wait for (the dry run's printer), where a task per batch only cost
+    /// two thread wake-ups per 25 items: `perf stat` on the dry run of the 200 MB benchmark file
+    /// counted about 2,000 context switches with tasks.
+    pub write_in_place: bool,
 }
 
 /// Eight batches in flight, the standard retry budget, no deadline.
@@ -48,6 +53,7 @@ impl Default for WriterOptions {
             max_in_flight: 8,
             retry: RetryPolicy::STANDARD,
             latest_retry: None,
+            write_in_place: false,
         }
     }
 }
@@ -298,6 +304,11 @@ impl<S: ItemSink> ItemWriter<S> {
             self.options.clone(),
             self.stop.clone(),
         );
+        if self.options.write_in_place {
+            let outcome = task.await;
+            self.take_outcome(outcome);
+            return;
+        }
         let handle = self.in_flight.spawn(task);
         self.in_flight_sizes.insert(handle.id(), batch_size);
     }
@@ -339,6 +350,11 @@ impl<S: ItemSink> ItemWriter<S> {
                 }
             }
         };
+        self.take_outcome(outcome);
+    }
+
+    /// Counts what one batch did; a batch that failed stops the others.
+    fn take_outcome(&mut self, outcome: BatchOutcome) {
         self.report.items_written += outcome.written;
         self.report.batch_calls += outcome.calls;
         self.report.retried_items += outcome.retried;

@@ -45,8 +45,10 @@ pub async fn run(args: ProcessArgs) -> Result<Outcome, CliError> {
     if args.dry_run {
         let table_name = args.table.table.as_deref().unwrap_or(DRY_RUN_TABLE);
         let config = clients::pipeline_config(table_name)?;
-        // One batch at a time: the items come out in record order.
+        // One batch at a time, printed by the task that gathers them: the items come out in
+        // record order.
         options.writer.max_in_flight = 1;
+        options.writer.write_in_place = true;
         let (sink, stdout) = DryRunSink::stdout();
         let pipeline = Pipeline::new(source, sink, config, options);
         for object in &inputs.objects {

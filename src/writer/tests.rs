@@ -147,6 +147,7 @@ fn options(max_in_flight: usize, max_attempts: u32) -> WriterOptions {
             },
         },
         latest_retry: None,
+        write_in_place: false,
     }
 }
 
@@ -743,4 +744,79 @@ async fn items_that_fill_a_batch_to_exactly_max_batch_bytes_go_in_one_request() 
         users_by_call(&sink),
         [vec!["USER#u0", "USER#u1"], vec!["USER#u2"]]
     );
+}
+
+fn in_place(max_attempts: u32) -> WriterOptions {
+    WriterOptions {
+        write_in_place: true,
+        ..options(1, max_attempts)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_place_a_full_batch_is_written_before_push_returns() {
+    let sink = Arc::new(FakeSink::default());
+    let mut writer = ItemWriter::new(Arc::clone(&sink), in_place(5));
+    for (n, item) in items(BATCH_SIZE * 2).into_iter().enumerate() {
+        writer.push(item).await.unwrap();
+        // No task of its own: each batch is in the sink once the push that filled it returns.
+        assert_eq!(sink.calls().len(), (n + 1) / BATCH_SIZE, "after item {n}");
+    }
+    let report = writer.finish().await.unwrap();
+    assert_eq!(report.batch_calls, 2);
+    assert_eq!(report.items_written, 2 * BATCH_SIZE as u64);
+    assert_eq!(sink.stored().len(), 2 * BATCH_SIZE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_place_batches_are_retried_and_written_in_order() {
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(1, Fault::Unprocessed(5)), (3, Fault::Transient)]),
+        ..FakeSink::default()
+    });
+    let report = write_all(&sink, in_place(5), items(60)).await.unwrap();
+    assert_eq!(report.items_written, 60);
+    assert_eq!(report.retried_items, 30);
+    let written: Vec<ItemKey> = sink
+        .calls()
+        .into_iter()
+        .flat_map(|call| call.keys)
+        .collect();
+    let mut first_seen: Vec<ItemKey> = Vec::new();
+    for key in written {
+        if !first_seen.contains(&key) {
+            first_seen.push(key);
+        }
+    }
+    let expected: Vec<ItemKey> = items(60).into_iter().map(|item| item.key).collect();
+    assert_eq!(first_seen, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_place_a_failed_batch_fails_the_push_and_counts_every_item_not_written() {
+    let sink = Arc::new(FakeSink {
+        faults_by_call: HashMap::from([(2, Fault::Permanent)]),
+        ..FakeSink::default()
+    });
+    let mut writer = ItemWriter::new(Arc::clone(&sink), in_place(5));
+    let mut pushed = 0;
+    let mut failure = None;
+    for item in items(100) {
+        pushed += 1;
+        if let Err(error) = writer.push(item).await {
+            failure = Some(error);
+            break;
+        }
+    }
+    let failure = failure.expect("the second batch fails");
+    // The push that filled the second batch wrote it, in place, and failed with it.
+    assert_eq!(pushed, 2 * BATCH_SIZE);
+    assert_eq!(failure.items_not_written, BATCH_SIZE as u64);
+    assert_eq!(failure.report.items_written, BATCH_SIZE as u64);
+    assert!(
+        failure.cause.contains("table audit not found"),
+        "{}",
+        failure.cause
+    );
+    assert_eq!(sink.calls().len(), 2);
 }

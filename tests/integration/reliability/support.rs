@@ -22,6 +22,7 @@ pub fn fast_writer(max_attempts: u32) -> WriterOptions {
             },
         },
         latest_retry: None,
+        write_in_place: false,
     }
 }
 
