@@ -2,7 +2,6 @@
 //!
 //! The DynamoDB sink converts these to `AttributeValue`s; the CLI's dry run prints them as JSON.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// DynamoDB's item size limit (400 KB, counted as 400 * 1024 bytes).
@@ -47,8 +46,106 @@ pub struct ItemKey {
     pub sk: String,
 }
 
-/// An item's attributes besides its key, by name.
-pub type Attributes = BTreeMap<&'static str, AttrValue>;
+/// An item's attributes besides its key, by name, in name order.
+///
+/// A vector kept sorted, not a `BTreeMap`: an item has about twenty attributes, built once, copied
+/// to each of the record's room items and read once; the map's nodes cost an allocation each and
+/// its inserts a call to `memcmp` per step. Callgrind, dry run of the 20 MB benchmark file on one
+/// thread: 292.9M instructions with the map, 287.8M with this.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    entries: Vec<(&'static str, AttrValue)>,
+}
+
+impl Attributes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where `name` is, or where it would go.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(held, _)| (*held).cmp(name))
+    }
+
+    /// Sets `name` to `value`; returns the value it replaces.
+    pub fn insert(&mut self, name: &'static str, value: AttrValue) -> Option<AttrValue> {
+        match self.find(name) {
+            Ok(at) => self
+                .entries
+                .get_mut(at)
+                .map(|(_, held)| std::mem::replace(held, value)),
+            Err(at) => {
+                self.entries.insert(at, (name, value));
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&AttrValue> {
+        let at = self.find(name).ok()?;
+        self.entries.get(at).map(|(_, value)| value)
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut AttrValue> {
+        let at = self.find(name).ok()?;
+        self.entries.get_mut(at).map(|(_, value)| value)
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<AttrValue> {
+        let at = self.find(name).ok()?;
+        Some(self.entries.remove(at).1)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &&'static str> {
+        self.entries.iter().map(|(name, _)| name)
+    }
+
+    /// The names and values, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &AttrValue)> {
+        self.entries.iter().map(|(name, value)| (name, value))
+    }
+}
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a &'static str, &'a AttrValue);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (&'static str, AttrValue)>,
+        fn(&'a (&'static str, AttrValue)) -> (&'a &'static str, &'a AttrValue),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(name, value)| (name, value))
+    }
+}
+
+impl FromIterator<(&'static str, AttrValue)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (&'static str, AttrValue)>>(pairs: I) -> Self {
+        let mut attributes = Attributes::new();
+        for (name, value) in pairs {
+            attributes.insert(name, value);
+        }
+        attributes
+    }
+}
+
+impl std::fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
 
 /// One item to write: its key and its other attributes, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +196,70 @@ impl Item {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
     use super::*;
+
+    const NAMES: [&str; 6] = ["a", "ab", "b", "record", "user_key", "z"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(usize, u8),
+        Remove(usize),
+        Change(usize, u8),
+    }
+
+    proptest! {
+        /// The attributes answer every question as a `BTreeMap` would, in the same order.
+        #[test]
+        fn attributes_behave_as_an_ordered_map(
+            ops in prop::collection::vec(
+                prop_oneof![
+                    (0..NAMES.len(), any::<u8>()).prop_map(|(name, n)| Op::Insert(name, n)),
+                    (0..NAMES.len()).prop_map(Op::Remove),
+                    (0..NAMES.len(), any::<u8>()).prop_map(|(name, n)| Op::Change(name, n)),
+                ],
+                0..40,
+            ),
+        ) {
+            let mut attributes = Attributes::new();
+            let mut map = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(name, n) => prop_assert_eq!(
+                        attributes.insert(NAMES[name], AttrValue::N(n.to_string())),
+                        map.insert(NAMES[name], AttrValue::N(n.to_string()))
+                    ),
+                    Op::Remove(name) => {
+                        prop_assert_eq!(attributes.remove(NAMES[name]), map.remove(NAMES[name]));
+                    }
+                    Op::Change(name, n) => {
+                        if let (Some(held), Some(expected)) =
+                            (attributes.get_mut(NAMES[name]), map.get_mut(NAMES[name]))
+                        {
+                            *held = AttrValue::Bool(n % 2 == 0);
+                            *expected = AttrValue::Bool(n % 2 == 0);
+                        }
+                        prop_assert_eq!(
+                            attributes.get_mut(NAMES[name]).is_some(),
+                            map.contains_key(NAMES[name])
+                        );
+                    }
+                }
+                for name in NAMES {
+                    prop_assert_eq!(attributes.get(name), map.get(name));
+                    prop_assert_eq!(attributes.contains_key(name), map.contains_key(name));
+                }
+                prop_assert_eq!(attributes.len(), map.len());
+                prop_assert_eq!(attributes.is_empty(), map.is_empty());
+                prop_assert!(attributes.iter().eq(map.iter()));
+                prop_assert!(attributes.keys().eq(map.keys()));
+                prop_assert_eq!(format!("{attributes:?}"), format!("{map:?}"));
+            }
+        }
+    }
 
     #[test]
     fn size_counts_names_keys_and_values() {
