@@ -67,9 +67,22 @@ impl Attributes {
         self.entries.binary_search_by(|(held, _)| (*held).cmp(name))
     }
 
+    /// Room for `capacity` attributes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Attributes {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
     /// Sets `name` to `value`; returns the value it replaces.
     pub fn insert(&mut self, name: &'static str, value: AttrValue) -> Option<AttrValue> {
-        match self.find(name) {
+        // The mapping adds most attributes in name order: then their place, the end, costs one
+        // comparison.
+        let place = match self.entries.last() {
+            Some((last, _)) if *last < name => Err(self.entries.len()),
+            _ => self.find(name),
+        };
+        match place {
             Ok(at) => self
                 .entries
                 .get_mut(at)

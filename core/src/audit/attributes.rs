@@ -29,21 +29,18 @@ pub(super) fn shared(
     arns: &TouchedArns,
     context: &AuditContext,
 ) -> Attributes {
-    let mut attributes = Attributes::new();
-    let mut put = |name: &'static str, value: Option<Raw<'_>>| {
-        if let Some(value) = non_empty_text(value) {
-            attributes.insert(name, AttrValue::S(value.into()));
-        }
+    let text = |value: Option<Raw<'_>>| non_empty_text(value).map(|text| AttrValue::S(text.into()));
+    let whole = |text: &str| Some(AttrValue::S(text.into()));
+    let listed = |arns: &Vec<String>| {
+        (!arns.is_empty())
+            .then(|| AttrValue::StringList(arns.iter().take(MAX_LISTED_ARNS).cloned().collect()))
     };
-    put("event_name", record.event_name);
-    put("event_source", record.event_source);
-    put("aws_region", record.aws_region);
+    let count =
+        |arns: &Vec<String>| (!arns.is_empty()).then(|| AttrValue::N(arns.len().to_string()));
     let account_id = [record.recipient_account_id, record.identity.account_id]
         .into_iter()
         .find(|field| non_empty_text(*field).is_some())
         .flatten();
-    put("account_id", account_id);
-    put("user_type", record.identity.user_type);
     let user_name = [
         record.identity.user_name,
         record.identity.session_issuer_user_name,
@@ -51,40 +48,40 @@ pub(super) fn shared(
     .into_iter()
     .find(|field| non_empty_text(*field).is_some())
     .flatten();
-    put("user_name", user_name);
-    put("source_ip", record.source_ip);
-    put("user_agent", record.user_agent);
-    put("request_id", record.request_id);
-    put("error_code", record.error_code);
-    put("error_message", record.error_message);
-
-    attributes.insert("event_id", AttrValue::S(record.event_id.as_ref().into()));
-    attributes.insert(
-        "event_time",
-        AttrValue::S(record.event_time.as_ref().into()),
-    );
-    attributes.insert("user_key", AttrValue::S(user_key.as_str().into()));
-    if let Some(read_only) = read_only(record.read_only) {
-        attributes.insert("read_only", AttrValue::Bool(read_only));
-    }
-    for (list, count, arns) in [
-        ("room_arns", "room_count", &arns.rooms),
-        ("resource_arns", "resource_count", &arns.resources),
-    ] {
-        if !arns.is_empty() {
-            let listed = arns.iter().take(MAX_LISTED_ARNS).cloned().collect();
-            attributes.insert(list, AttrValue::StringList(listed));
-            attributes.insert(count, AttrValue::N(arns.len().to_string()));
+    // In name order, the attributes' own: each goes at the end, found with one comparison.
+    let shared = [
+        ("account_id", text(account_id)),
+        ("aws_region", text(record.aws_region)),
+        ("error_code", text(record.error_code)),
+        ("error_message", text(record.error_message)),
+        ("event_id", whole(&record.event_id)),
+        ("event_name", text(record.event_name)),
+        ("event_source", text(record.event_source)),
+        ("event_time", whole(&record.event_time)),
+        ("ingested_at", whole(&context.ingested_at)),
+        (
+            "read_only",
+            read_only(record.read_only).map(AttrValue::Bool),
+        ),
+        ("request_id", text(record.request_id)),
+        ("resource_arns", listed(&arns.resources)),
+        ("resource_count", count(&arns.resources)),
+        ("room_arns", listed(&arns.rooms)),
+        ("room_count", count(&arns.rooms)),
+        ("source_ip", text(record.source_ip)),
+        ("source_object", whole(&context.source_object)),
+        ("user_agent", text(record.user_agent)),
+        ("user_key", whole(user_key.as_str())),
+        ("user_name", text(user_name)),
+        ("user_type", text(record.identity.user_type)),
+    ];
+    // Room for those the mapping adds later too: `day`, `expires_at`, `record` and the two flags.
+    let mut attributes = Attributes::with_capacity(shared.len() + 5);
+    for (name, value) in shared {
+        if let Some(value) = value {
+            attributes.insert(name, value);
         }
     }
-    attributes.insert(
-        "source_object",
-        AttrValue::S(context.source_object.as_str().into()),
-    );
-    attributes.insert(
-        "ingested_at",
-        AttrValue::S(context.ingested_at.as_str().into()),
-    );
     attributes
 }
 
