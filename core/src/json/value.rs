@@ -71,7 +71,6 @@ impl<'a> Raw<'a> {
     pub(crate) fn fields<const N: usize>(self, names: [&str; N]) -> [Option<Raw<'a>>; N] {
         let mut found = [None; N];
         Walk::new(self.0).members(|key, value| {
-            let key = unescape(key);
             if let Some(slot) =
                 (names.iter().position(|name| *name == key)).and_then(|index| found.get_mut(index))
             {
@@ -122,8 +121,8 @@ impl<'a> StringsWalk<'a> {
             at += 1;
             match byte {
                 b'"' => {
-                    let close = closing_quote(bytes, at).unwrap_or(bytes.len());
-                    let string = unescape(text.get(at..close).unwrap_or_default());
+                    let (close, escaped) = string_close(bytes, at).unwrap_or((bytes.len(), true));
+                    let string = decoded(text.get(at..close).unwrap_or_default(), escaped);
                     at = close + 1;
                     if let Some(Open {
                         members: Some(members),
@@ -199,15 +198,35 @@ impl<'a> StringsWalk<'a> {
 
 /// The offset of the quote that closes the string whose contents start at `from`.
 fn closing_quote(bytes: &[u8], from: usize) -> Option<usize> {
+    string_close(bytes, from).map(|(close, _)| close)
+}
+
+/// The offset of the quote that closes the string whose contents start at `from`, and whether the
+/// contents hold an escape: the search meets every backslash anyway, and most strings have none,
+/// so that they need not be searched again to be decoded.
+fn string_close(bytes: &[u8], from: usize) -> Option<(usize, bool)> {
     let mut at = from;
+    let mut escaped = false;
     loop {
         at += string_stop(bytes.get(at..)?)?;
         match bytes.get(at)? {
-            b'"' => return Some(at),
+            b'"' => return Some((at, escaped)),
             // The escaped byte is never a quote that ends the string (`\uXXXX` holds none).
-            b'\\' => at += 2,
+            b'\\' => {
+                escaped = true;
+                at += 2;
+            }
             _ => at += 1,
         }
+    }
+}
+
+/// A string's value from its contents, decoded only when they hold an escape.
+fn decoded(contents: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        unescape(contents)
+    } else {
+        Cow::Borrowed(contents)
     }
 }
 
@@ -258,21 +277,21 @@ impl<'a> Walk<'a> {
         Raw(self.text.get(start..self.pos).unwrap_or_default())
     }
 
-    /// A key's contents as written, and its colon.
-    fn key(&mut self) -> Option<&'a str> {
+    /// A key's value, and its colon.
+    fn key(&mut self) -> Option<Cow<'a, str>> {
         if !self.eat(b'"') {
             return None;
         }
         let start = self.pos;
-        let close = closing_quote(self.bytes(), start)?;
+        let (close, escaped) = string_close(self.bytes(), start)?;
         self.pos = close + 1;
-        let key = self.text.get(start..close)?;
+        let key = decoded(self.text.get(start..close)?, escaped);
         self.eat(b':').then_some(key)
     }
 
-    /// Calls `member` with each key (its contents as written) and value of the object here; none
-    /// for another kind.
-    fn members(&mut self, mut member: impl FnMut(&'a str, Raw<'a>)) {
+    /// Calls `member` with each key (its value) and value of the object here; none for another
+    /// kind.
+    fn members(&mut self, mut member: impl FnMut(Cow<'a, str>, Raw<'a>)) {
         if !self.eat(b'{') {
             return;
         }
