@@ -42,7 +42,7 @@ pub struct WriterOptions {
     /// Each batch is written by `push` itself, one at a time, instead of by a task of its own. For
     /// a sink with nothing to wait for (the dry run's printer), where a task per batch only cost
     /// two thread wake-ups per 25 items: `perf stat` on the dry run of the 200 MB benchmark file
-    /// counted about 2,000 context switches with tasks.
+    /// counted 2,000 to 2,900 context switches with a task per batch, 650 to 900 in place.
     pub write_in_place: bool,
 }
 
