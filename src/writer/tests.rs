@@ -151,6 +151,22 @@ fn options(max_in_flight: usize, max_attempts: u32) -> WriterOptions {
     }
 }
 
+/// Pushes `items` until a push fails: how many were pushed (the failing one included), and the
+/// error.
+async fn push_until_an_error(
+    writer: &mut ItemWriter<FakeSink>,
+    items: Vec<Item>,
+) -> (usize, Option<WriteError>) {
+    let mut pushed = 0;
+    for item in items {
+        pushed += 1;
+        if let Err(error) = writer.push(item).await {
+            return (pushed, Some(error));
+        }
+    }
+    (pushed, None)
+}
+
 async fn write_all(
     sink: &Arc<FakeSink>,
     options: WriterOptions,
@@ -257,15 +273,8 @@ async fn a_permanent_failure_fails_fast_with_the_sink_error() {
         ..FakeSink::default()
     });
     let mut writer = ItemWriter::new(Arc::clone(&sink), options(2, 10));
-    let mut pushed = 0u64;
-    let mut first_error = None;
-    for item in items(1000) {
-        pushed += 1;
-        if let Err(error) = writer.push(item).await {
-            first_error = Some(error);
-            break;
-        }
-    }
+    let (pushed, first_error) = push_until_an_error(&mut writer, items(1000)).await;
+    let pushed = pushed as u64;
     assert!(first_error.is_some(), "push reports the failure");
     // Only the batches already in flight were sent, each once: no retry, no new batch.
     assert!(pushed <= 3 * BATCH_SIZE as u64, "pushed {pushed}");
@@ -799,15 +808,7 @@ async fn in_place_a_failed_batch_fails_the_push_and_counts_every_item_not_writte
         ..FakeSink::default()
     });
     let mut writer = ItemWriter::new(Arc::clone(&sink), in_place(5));
-    let mut pushed = 0;
-    let mut failure = None;
-    for item in items(100) {
-        pushed += 1;
-        if let Err(error) = writer.push(item).await {
-            failure = Some(error);
-            break;
-        }
-    }
+    let (pushed, failure) = push_until_an_error(&mut writer, items(100)).await;
     let failure = failure.expect("the second batch fails");
     // The push that filled the second batch wrote it, in place, and failed with it.
     assert_eq!(pushed, 2 * BATCH_SIZE);
