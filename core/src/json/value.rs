@@ -251,12 +251,7 @@ impl<'a> Walk<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(
-            self.bytes().get(self.pos),
-            Some(b' ' | b'\n' | b'\r' | b'\t')
-        ) {
-            self.pos += 1;
-        }
+        self.pos = after_ws(self.bytes(), self.pos);
     }
 
     /// Steps over `byte` after any whitespace; `false` (and no step) when another byte is next.
@@ -322,6 +317,14 @@ impl<'a> Walk<'a> {
         }
         Some(self.value())
     }
+}
+
+/// The offset of the first byte at or after `at` that is not JSON whitespace.
+fn after_ws(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
 }
 
 /// The end of the value of checked text that starts at `start`.
@@ -392,9 +395,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.pos += 1;
-        }
+        self.pos = after_ws(self.bytes(), self.pos);
     }
 
     fn expect(&mut self, byte: u8, message: &'static str) -> Result<(), Invalid> {
