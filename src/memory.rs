@@ -142,7 +142,7 @@ impl MemorySink {
 }
 
 impl ItemSink for MemorySink {
-    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+    async fn put_batch(&self, items: &[Item]) -> Result<Vec<Item>, SinkError> {
         if let Some(prefix) = &self.refused_pk_prefix
             && let Some(item) = items.iter().find(|item| item.key.pk.starts_with(prefix))
         {

@@ -523,11 +523,12 @@ mod tests {
     impl ItemSink for MiscountingSink {
         async fn put_batch(
             &self,
-            mut items: Vec<crate::item::Item>,
+            items: &[crate::item::Item],
         ) -> Result<Vec<crate::item::Item>, crate::sink::SinkError> {
             if self.called.swap(true, Ordering::SeqCst) {
                 return Ok(Vec::new());
             }
+            let mut items = items.to_vec();
             items.push(crate::item::Item::new(
                 "USER#phantom".into(),
                 "2024-01-01T00:00:00Z#phantom".into(),

@@ -54,10 +54,14 @@ impl From<CallFailure> for SinkError {
 
 /// Writes one batch of at most 25 items with distinct keys.
 pub trait ItemSink: Send + Sync + 'static {
-    /// Puts the items; returns the ones the store did not process (to be retried).
+    /// Puts the items; returns copies of the ones the store did not process (to be retried).
+    ///
+    /// The items are lent, not given: the writer keeps them to send again after a transient
+    /// failure, and a copy of every batch for that cost 1.3 % of the dry run's instructions
+    /// (callgrind, 20 MB benchmark file: 278.0M -> 274.4M without it).
     fn put_batch(
         &self,
-        items: Vec<Item>,
+        items: &[Item],
     ) -> impl Future<Output = Result<Vec<Item>, SinkError>> + Send;
 }
 
@@ -84,9 +88,9 @@ impl DynamoDbSink {
 }
 
 impl ItemSink for DynamoDbSink {
-    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+    async fn put_batch(&self, items: &[Item]) -> Result<Vec<Item>, SinkError> {
         if items.is_empty() {
-            return Ok(items);
+            return Ok(Vec::new());
         }
         let requests = items
             .iter()
@@ -172,7 +176,7 @@ fn write_request(item: &Item) -> Result<WriteRequest, SinkError> {
 /// The items sent that DynamoDB reports as unprocessed, found by key among the originals (so no
 /// attribute is parsed back), in the order they were sent.
 fn originals_of(
-    sent: Vec<Item>,
+    sent: &[Item],
     unprocessed: HashMap<String, Vec<WriteRequest>>,
     table_name: &str,
 ) -> Result<Vec<Item>, SinkError> {
@@ -192,8 +196,9 @@ fn originals_of(
     }
     let returned = unprocessed_keys.len();
     let originals: Vec<Item> = sent
-        .into_iter()
+        .iter()
         .filter(|item| unprocessed_keys.contains(&item.key))
+        .cloned()
         .collect();
     if originals.len() != returned {
         return Err(SinkError::permanent(format!(

@@ -530,8 +530,8 @@ async fn write_request<S: ItemSink>(
             outcome.retried += remaining.len() as u64;
         }
         let sent = remaining.len() as u64;
-        // The sink consumes the batch; a copy is kept to send again after a transient failure.
-        let reason = match sink.put_batch(remaining.clone()).await {
+        // The batch is lent: it stays here, to send again after a transient failure.
+        let reason = match sink.put_batch(&remaining).await {
             Ok(unprocessed) => {
                 outcome.written += sent.saturating_sub(unprocessed.len() as u64);
                 if unprocessed.is_empty() {

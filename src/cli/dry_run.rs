@@ -97,8 +97,8 @@ impl<W: Write + Send + 'static> DryRunSink<W> {
 }
 
 impl<W: Write + Send + 'static> ItemSink for DryRunSink<W> {
-    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
-        self.out.write_items(&items).map_err(|error| {
+    async fn put_batch(&self, items: &[Item]) -> Result<Vec<Item>, SinkError> {
+        self.out.write_items(items).map_err(|error| {
             SinkError::permanent(format!("cannot print the items to stdout: {error}"))
         })?;
         Ok(Vec::new())
@@ -118,7 +118,7 @@ mod tests {
         let sink = DryRunSink::new(Arc::clone(&out));
         let mut second = item();
         second.key.sk = "2023-05-01T11:00:00Z#e2".into();
-        let unprocessed = sink.put_batch(vec![item(), second.clone()]).await.unwrap();
+        let unprocessed = sink.put_batch(&[item(), second.clone()]).await.unwrap();
         assert!(unprocessed.is_empty());
         let printed = out.with_inner(|bytes| String::from_utf8(bytes.clone()).unwrap());
         assert_eq!(
@@ -151,10 +151,10 @@ mod tests {
             writes: 0,
         });
         let sink = DryRunSink::new(Arc::clone(&out));
-        assert!(sink.put_batch(vec![item()]).await.unwrap().is_empty());
+        assert!(sink.put_batch(&[item()]).await.unwrap().is_empty());
         assert!(out.is_closed());
         let writes = out.with_inner(|failing| failing.writes);
-        assert!(sink.put_batch(vec![item(), item()]).await.is_ok());
+        assert!(sink.put_batch(&[item(), item()]).await.is_ok());
         assert_eq!(out.with_inner(|failing| failing.writes), writes);
     }
 
@@ -165,7 +165,7 @@ mod tests {
             writes: 0,
         });
         let error = DryRunSink::new(Arc::clone(&out))
-            .put_batch(vec![item()])
+            .put_batch(&[item()])
             .await
             .unwrap_err();
         assert_eq!(error.kind, FailureKind::Permanent);

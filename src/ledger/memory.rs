@@ -56,14 +56,14 @@ impl MemoryTable {
 }
 
 impl ItemSink for MemoryTable {
-    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+    async fn put_batch(&self, items: &[Item]) -> Result<Vec<Item>, SinkError> {
         *self
             .batches
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
         let mut table = self.items();
         for item in items {
-            table.insert(item.key.clone(), item);
+            table.insert(item.key.clone(), item.clone());
         }
         Ok(Vec::new())
     }

@@ -103,7 +103,7 @@ struct ThrottledTable {
 }
 
 impl ItemSink for Arc<ThrottledTable> {
-    async fn put_batch(&self, _: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+    async fn put_batch(&self, _: &[Item]) -> Result<Vec<Item>, SinkError> {
         self.sent_at.lock().unwrap().push(Instant::now());
         Err(SinkError::transient("ThrottlingException".to_owned()))
     }

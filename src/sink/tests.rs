@@ -85,7 +85,7 @@ async fn the_request_puts_every_item_into_the_table_with_its_attribute_types() {
     let sink = DynamoDbSink::new(mocked_client(&[&rule]), TABLE);
 
     let unprocessed = sink
-        .put_batch(vec![audit_item(1), audit_item(2)])
+        .put_batch(&[audit_item(1), audit_item(2)])
         .await
         .unwrap();
 
@@ -126,7 +126,7 @@ async fn unprocessed_items_come_back_as_the_original_items() {
     let sink = DynamoDbSink::new(mocked_client(&[&rule]), TABLE);
     let batch: Vec<Item> = (0..5).map(audit_item).collect();
 
-    let unprocessed = sink.put_batch(batch.clone()).await.unwrap();
+    let unprocessed = sink.put_batch(&batch).await.unwrap();
 
     assert_eq!(unprocessed, batch[3..]);
 }
@@ -136,14 +136,14 @@ async fn an_empty_batch_makes_no_call() {
     let rule =
         mock!(Client::batch_write_item).then_output(|| BatchWriteItemOutput::builder().build());
     let sink = DynamoDbSink::new(mocked_client(&[&rule]), TABLE);
-    assert!(sink.put_batch(Vec::new()).await.unwrap().is_empty());
+    assert!(sink.put_batch(&[]).await.unwrap().is_empty());
     assert_eq!(rule.num_calls(), 0);
 }
 
 /// The sink's error for a call answered by `rule`.
 async fn failure_of(rule: Rule) -> SinkError {
     let sink = DynamoDbSink::new(mocked_client(&[&rule]), TABLE);
-    sink.put_batch(vec![audit_item(1)]).await.unwrap_err()
+    sink.put_batch(&[audit_item(1)]).await.unwrap_err()
 }
 
 /// A rule answering with DynamoDB's JSON error body for `code`.

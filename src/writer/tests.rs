@@ -58,7 +58,7 @@ impl FakeSink {
 }
 
 impl ItemSink for FakeSink {
-    async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+    async fn put_batch(&self, items: &[Item]) -> Result<Vec<Item>, SinkError> {
         let (call_number, call_of_batch) = {
             let mut calls = self.calls.lock().unwrap();
             let keys: Vec<ItemKey> = items.iter().map(|item| item.key.clone()).collect();
@@ -101,9 +101,8 @@ impl ItemSink for FakeSink {
         let (to_store, unprocessed) = match fault {
             None => (items, Vec::new()),
             Some(Fault::Unprocessed(n)) => {
-                let mut to_store = items;
-                let unprocessed = to_store.split_off(to_store.len().saturating_sub(n));
-                (to_store, unprocessed)
+                let (to_store, unprocessed) = items.split_at(items.len().saturating_sub(n));
+                (to_store, unprocessed.to_vec())
             }
             Some(Fault::Transient) => {
                 return Err(SinkError::transient("throttled".into()));
@@ -116,7 +115,7 @@ impl ItemSink for FakeSink {
         };
         let mut stored = self.stored.lock().unwrap();
         for item in to_store {
-            stored.insert(item.key.clone(), item);
+            stored.insert(item.key.clone(), item.clone());
         }
         Ok(unprocessed)
     }

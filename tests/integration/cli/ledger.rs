@@ -38,7 +38,7 @@ fn current_items() -> Vec<Item> {
 async fn put_all(env: &TestEnv, items: Vec<Item>) {
     let sink = DynamoDbSink::new(env.dynamodb.clone(), &env.table);
     for chunk in items.chunks(25) {
-        let unprocessed = sink.put_batch(chunk.to_vec()).await.unwrap();
+        let unprocessed = sink.put_batch(chunk).await.unwrap();
         assert!(unprocessed.is_empty());
     }
 }

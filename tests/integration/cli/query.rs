@@ -165,7 +165,7 @@ async fn rooms_and_users_list_the_seen_ones_with_the_count_and_last_time_of_thei
     .map(|(kind, name)| seen_item(*kind, name).unwrap())
     .collect();
     let unprocessed = DynamoDbSink::new(env.dynamodb.clone(), &env.table)
-        .put_batch(seen)
+        .put_batch(&seen)
         .await
         .unwrap();
     assert!(unprocessed.is_empty());

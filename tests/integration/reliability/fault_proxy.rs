@@ -126,7 +126,7 @@ async fn batch_write_errors_reach_the_sink_as_transient_with_their_code() {
         let proxy = proxy(&env, FaultRule::none(), FaultRule::always(fault)).await;
         let (_, dynamodb) = clients(&proxy).await;
         let sink = DynamoDbSink::new(dynamodb, env.table.clone());
-        let error = sink.put_batch(items(3)).await.unwrap_err();
+        let error = sink.put_batch(&items(3)).await.unwrap_err();
         assert_eq!(error.kind, FailureKind::Transient, "{fault:?}: {error}");
         assert!(error.message.contains(code), "{fault:?}: {error}");
         // The DynamoDB client does not retry: the writer is the one retry layer.
@@ -146,7 +146,7 @@ async fn batch_write_access_denied_is_permanent() {
     .await;
     let (_, dynamodb) = clients(&proxy).await;
     let sink = DynamoDbSink::new(dynamodb, env.table.clone());
-    let error = sink.put_batch(items(1)).await.unwrap_err();
+    let error = sink.put_batch(&items(1)).await.unwrap_err();
     assert_eq!(error.kind, FailureKind::Permanent, "{error}");
     assert!(error.message.contains("AccessDeniedException"), "{error}");
 }
@@ -163,7 +163,7 @@ async fn a_partial_batch_writes_the_first_half_and_returns_the_rest_unprocessed(
     let (_, dynamodb) = clients(&proxy).await;
     let sink = DynamoDbSink::new(dynamodb, env.table.clone());
     let sent = items(5);
-    let unprocessed = sink.put_batch(sent.clone()).await.unwrap();
+    let unprocessed = sink.put_batch(&sent).await.unwrap();
     assert_eq!(unprocessed, sent[2..].to_vec());
     let written = env.items().await;
     let written_pks: Vec<&str> = written
@@ -184,7 +184,7 @@ async fn a_batch_write_cut_mid_body_is_written_but_reported_as_transient() {
     .await;
     let (_, dynamodb) = clients(&proxy).await;
     let sink = DynamoDbSink::new(dynamodb, env.table.clone());
-    let error = sink.put_batch(items(3)).await.unwrap_err();
+    let error = sink.put_batch(&items(3)).await.unwrap_err();
     assert_eq!(error.kind, FailureKind::Transient, "{error}");
     // The write happened: a retry writes the same items again, which leaves them as they are.
     assert_eq!(env.items().await.len(), 3);

@@ -45,7 +45,7 @@ async fn lambda_s3_client(rules: &[&Rule]) -> Client {
 struct AnyTable;
 
 impl ItemSink for AnyTable {
-    async fn put_batch(&self, _: Vec<Item>) -> Result<Vec<Item>, SinkError> {
+    async fn put_batch(&self, _: &[Item]) -> Result<Vec<Item>, SinkError> {
         Ok(Vec::new())
     }
 }
