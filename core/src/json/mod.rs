@@ -14,6 +14,7 @@ mod nesting;
 mod string_stop;
 mod unescape;
 mod value;
+mod whitespace;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -22,3 +23,4 @@ pub use escape::write_json_string;
 pub(crate) use nesting::{Container, Nesting};
 pub(crate) use string_stop::string_stop;
 pub(crate) use value::Raw;
+pub(crate) use whitespace::{is_ws, skip_ws};

@@ -7,6 +7,7 @@ use std::ops::Range;
 use super::nesting::{Container, Nesting};
 use super::string_stop::string_stop;
 use super::unescape::unescape;
+use super::whitespace::{is_ws, skip_ws};
 
 /// The exact text of one JSON value (no whitespace around it) inside a checked text.
 ///
@@ -251,7 +252,7 @@ impl<'a> Walk<'a> {
     }
 
     fn skip_ws(&mut self) {
-        self.pos = after_ws(self.bytes(), self.pos);
+        self.pos = skip_ws(self.bytes(), self.pos);
     }
 
     /// Steps over `byte` after any whitespace; `false` (and no step) when another byte is next.
@@ -319,14 +320,6 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The offset of the first byte at or after `at` that is not JSON whitespace.
-fn after_ws(bytes: &[u8], mut at: usize) -> usize {
-    while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-        at += 1;
-    }
-    at
-}
-
 /// The end of the value of checked text that starts at `start`.
 fn value_end(bytes: &[u8], start: usize) -> usize {
     let after_string =
@@ -357,7 +350,7 @@ fn value_end(bytes: &[u8], start: usize) -> usize {
             .get(start..)
             .unwrap_or_default()
             .iter()
-            .position(|byte| matches!(byte, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+            .position(|&byte| matches!(byte, b',' | b'}' | b']') || is_ws(byte))
             .map_or(bytes.len(), |len| start + len),
         None => start,
     }
@@ -395,7 +388,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_ws(&mut self) {
-        self.pos = after_ws(self.bytes(), self.pos);
+        self.pos = skip_ws(self.bytes(), self.pos);
     }
 
     fn expect(&mut self, byte: u8, message: &'static str) -> Result<(), Invalid> {

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use super::decode::Source;
 use super::input::Input;
 use super::{CheckedRecord, ReadError, ReadStats, RecordEvent};
-use crate::json::{Container, Nesting, string_stop};
+use crate::json::{Container, Nesting, is_ws, skip_ws, string_stop};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const RECORDS_KEY: &[u8] = b"Records";
@@ -653,23 +653,6 @@ enum Skimmed {
     ExpectValue,
     /// A value has just ended: a `,` or a container's closing comes next.
     AfterValue,
-}
-
-/// JSON whitespace. Bytes above the space are answered by one comparison: they are nearly all of
-/// them, and CloudTrail writes its JSON without whitespace (callgrind on the 20 MB benchmark file:
-/// the four-way test took 15 % of the scan's instructions).
-#[inline(always)]
-fn is_ws(byte: u8) -> bool {
-    byte <= b' ' && matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
-}
-
-/// The first index from `at` on that is not whitespace (`bytes.len()` if none).
-#[inline(always)]
-fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
-    while bytes.get(at).is_some_and(|&byte| is_ws(byte)) {
-        at += 1;
-    }
-    at
 }
 
 /// The end (past the closing quote) of the string whose contents start at `at`, when it is whole
