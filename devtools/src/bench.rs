@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use serde_json::{Value, json};
 
 use crate::lambda_process::{LambdaProcess, SpawnError};
@@ -57,6 +57,9 @@ pub struct BenchPlan {
     pub template: PathBuf,
     /// The dry run, as program and arguments; the file is appended.
     pub dry_run: Vec<String>,
+    /// The reader's inflation alone ([`inflate`], `a4b-dev inflate`), as program and arguments; the
+    /// file is appended.
+    pub inflate_only: Vec<String>,
     /// The release Lambda binary (`bootstrap`).
     pub lambda_binary: PathBuf,
     pub runs: usize,
@@ -212,11 +215,22 @@ fn on_one_core(command: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The length of the gzip file's decompressed text (every member).
-fn json_bytes(file: &Path) -> Result<u64, BenchError> {
+/// The compressed bytes read at a time and the inflated bytes asked for at a time by the reader
+/// (`core/src/reader/decode.rs` and `reader/mod.rs`), kept the same here so that [`inflate`]
+/// measures the decoder the dry run drives. devtools cannot call the core's reader itself: the core
+/// dev-depends on devtools.
+const READER_COMPRESSED_READ_LEN: usize = 1024 * 1024;
+const READER_BUFFER_LEN: usize = 256 * 1024;
+
+/// Inflates the gzip file (every member) as the reader does, with the same crates, features and
+/// buffer sizes (flate2's `MultiGzDecoder` on zlib-rs, CRC-32 checked), and throws the text away;
+/// returns its length. `a4b-dev inflate` runs it for the benchmark's floor: the CPU time the dry
+/// run spends before it scans a byte.
+pub fn inflate(file: &Path) -> Result<u64, BenchError> {
     let gz = std::fs::File::open(file).map_err(io_error(format!("open {}", file.display())))?;
-    let mut decoder = MultiGzDecoder::new(std::io::BufReader::new(gz));
-    let mut buf = vec![0u8; 1 << 20];
+    let compressed = std::io::BufReader::with_capacity(READER_COMPRESSED_READ_LEN, gz);
+    let mut decoder = MultiGzDecoder::new(compressed);
+    let mut buf = vec![0u8; READER_BUFFER_LEN];
     let mut total = 0u64;
     loop {
         match decoder.read(&mut buf) {
@@ -441,6 +455,46 @@ fn cpu_ratio(a: &Measured, b: &Measured) -> f64 {
     a.cpu.as_secs_f64() / b.cpu.as_secs_f64()
 }
 
+/// What the one-core CPU ratio is made of: the reader's inflation alone (zlib-rs through flate2,
+/// with its CRC-32) and the rest of the dry run (UTF-8 check, scan, mapping, printing), each
+/// against libdeflate-gunzip's CPU time. The dry run's ratio cannot fall below the first.
+struct Floor {
+    /// Inflation alone / libdeflate-gunzip, CPU time.
+    inflation: f64,
+    /// (Dry run - inflation alone) / libdeflate-gunzip, CPU time.
+    rest: f64,
+}
+
+impl Floor {
+    fn new(libdeflate: &Measured, inflate_only: &Measured, dry_run: &Measured) -> Self {
+        let reference = libdeflate.cpu.as_secs_f64();
+        let inflation = inflate_only.cpu.as_secs_f64();
+        Self {
+            inflation: inflation / reference,
+            rest: (dry_run.cpu.as_secs_f64() - inflation).max(0.0) / reference,
+        }
+    }
+
+    fn rows(&self, out: &mut String, inflate_only: &Measured) {
+        command_row(
+            out,
+            "one core: the reader's inflation alone (`a4b-dev inflate`: zlib-rs, CRC-32, no scan)",
+            inflate_only,
+        );
+        let _ = writeln!(
+            out,
+            "| inflation alone / libdeflate-gunzip, CPU time, one core: the floor of the dry run's ratio | {:.2}x | | |",
+            self.inflation
+        );
+        let _ = writeln!(
+            out,
+            "| the rest of the dry run (UTF-8, scan, mapping, printing) / libdeflate-gunzip, CPU time, one core | {:.2}x | <= {:.2}x for 1.0x | |",
+            self.rest,
+            (1.0 - self.inflation).max(0.0)
+        );
+    }
+}
+
 /// One command's row: wall, CPU (user + system) and peak RSS.
 fn command_row(out: &mut String, name: &str, measured: &Measured) {
     let _ = writeln!(
@@ -470,7 +524,7 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let file_bytes = std::fs::metadata(&plan.file)
         .map_err(io_error(format!("read {}", plan.file.display())))?
         .len();
-    let json_bytes = json_bytes(&plan.file)?;
+    let json_bytes = inflate(&plan.file)?;
     let template = std::fs::read_to_string(&plan.template)
         .map_err(io_error(format!("read {}", plan.template.display())))?;
     let memory_mb = default_memory_mb(&template)
@@ -486,13 +540,19 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let [libdeflate, gzip, dry_run] = measured.as_slice() else {
         return Err(BenchError::NoRss("a command".to_owned()));
     };
-    eprintln!("measuring libdeflate-gunzip and the dry run on one core...");
+    eprintln!(
+        "measuring libdeflate-gunzip, the reader's inflation alone and the dry run on one core..."
+    );
     let one_core = measure_alternating(
-        &[on_one_core(&libdeflate_command), on_one_core(&plan.dry_run)],
+        &[
+            on_one_core(&libdeflate_command),
+            on_one_core(&plan.inflate_only),
+            on_one_core(&plan.dry_run),
+        ],
         &plan.file,
         plan.runs,
     )?;
-    let [libdeflate_one_core, dry_run_one_core] = one_core.as_slice() else {
+    let [libdeflate_one_core, inflate_one_core, dry_run_one_core] = one_core.as_slice() else {
         return Err(BenchError::NoRss("a command on one core".to_owned()));
     };
     let double = match &plan.double_file {
@@ -533,6 +593,7 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
     let cpu_vs_libdeflate = cpu_ratio(dry_run, libdeflate);
     let one_core_vs_libdeflate = wall_ratio(dry_run_one_core, libdeflate_one_core);
     let one_core_cpu_vs_libdeflate = cpu_ratio(dry_run_one_core, libdeflate_one_core);
+    let floor = Floor::new(libdeflate_one_core, inflate_one_core, dry_run_one_core);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -580,6 +641,7 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
         "| dry run / libdeflate-gunzip, wall, one core | {one_core_vs_libdeflate:.2}x | <= 1.1x | {} |",
         verdict(one_core_vs_libdeflate <= 1.1)
     );
+    floor.rows(&mut out, inflate_one_core);
     let cost = LambdaCost::new(
         memory_mb,
         cpu_of_layout(memory_mb, dry_run.cpu, dry_run_one_core.cpu),
@@ -717,6 +779,51 @@ mod tests {
             .map(|value| value.trim().parse::<u32>().unwrap());
         assert_eq!(default_memory_mb(&template), parameter);
         assert!(parameter.is_some());
+    }
+
+    #[test]
+    fn the_floor_splits_the_dry_runs_cpu_time_into_inflation_and_the_rest() {
+        let measured = |cpu_ms| Measured {
+            wall: Duration::from_millis(cpu_ms),
+            cpu: Duration::from_millis(cpu_ms),
+            peak_rss_kib: 1024,
+        };
+        let floor = Floor::new(&measured(200), &measured(130), &measured(280));
+        assert!((floor.inflation - 0.65).abs() < 1e-9, "{}", floor.inflation);
+        assert!((floor.rest - 0.75).abs() < 1e-9, "{}", floor.rest);
+        let mut out = String::new();
+        floor.rows(&mut out, &measured(130));
+        assert!(out.contains("| 0.65x |"), "{out}");
+        assert!(out.contains("| 0.75x | <= 0.35x for 1.0x |"), "{out}");
+        // A dry run measured faster than inflation alone (noise) leaves nothing, not less.
+        assert_eq!(
+            Floor::new(&measured(200), &measured(130), &measured(120)).rest,
+            0.0
+        );
+    }
+
+    #[test]
+    fn inflating_gives_the_text_of_every_gzip_member() {
+        use std::io::Write as _;
+        let member = |text: &[u8]| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(text).unwrap();
+            encoder.finish().unwrap()
+        };
+        let path = tempfile_path("inflate-test");
+        let mut gz = member(&vec![b'a'; 300_000]);
+        gz.extend(member(b"{\"Records\":[]}"));
+        std::fs::write(&path, &gz).unwrap();
+        let inflated = inflate(&path);
+        // A damaged member fails: the CRC-32 is checked, as the reader checks it.
+        let last = gz.len() - 5;
+        gz[last] ^= 1;
+        std::fs::write(&path, &gz).unwrap();
+        let damaged = inflate(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(inflated.unwrap(), 300_000 + 14);
+        assert!(damaged.is_err());
     }
 
     #[test]

@@ -92,6 +92,12 @@ enum Command {
         #[arg(last = true, required = true)]
         dry_run: Vec<String>,
     },
+    /// Inflate a gzipped log file as the reader does (same decoder, same buffers), print its length
+    /// and nothing else: the benchmark's floor, the CPU time spent before any scan.
+    Inflate {
+        /// The gzip file.
+        file: PathBuf,
+    },
     /// Start a local AWS holding the sample logs and print the variables to use it, until Ctrl-C.
     Emulator {
         /// [default: <repository>/events]
@@ -175,6 +181,13 @@ async fn main() -> ExitCode {
             skip_handler,
             dry_run,
         } => {
+            let inflate_only = match std::env::current_exe() {
+                Ok(this) => vec![this.display().to_string(), "inflate".to_owned()],
+                Err(error) => {
+                    eprintln!("a4b-dev: cannot find this program to run `inflate` with: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let plan = bench::BenchPlan {
                 file,
                 double_file,
@@ -182,6 +195,7 @@ async fn main() -> ExitCode {
                 many_rooms_file,
                 template: workspace_root().join("template.yaml"),
                 dry_run,
+                inflate_only,
                 lambda_binary,
                 runs,
                 skip_handler,
@@ -194,6 +208,12 @@ async fn main() -> ExitCode {
                 })
                 .map_err(|error| error.to_string())
         }
+        Command::Inflate { file } => bench::inflate(&file)
+            .map(|bytes| {
+                println!("{bytes} bytes of text in {}", file.display());
+                true
+            })
+            .map_err(|error| error.to_string()),
         Command::RunLocal {
             lambda_binary,
             events,
