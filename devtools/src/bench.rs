@@ -321,18 +321,7 @@ async fn cold_start(binary: &Path, runs: usize) -> Result<Duration, BenchError> 
     // One untimed spawn first, so the binary is in the page cache.
     for run in 0..=runs.max(1) {
         let mut process = LambdaProcess::spawn(binary, &runtime_api, &env)?;
-        let waited = Instant::now();
-        let time = loop {
-            if let Some(time) = runtime_api.cold_start() {
-                break time;
-            }
-            if waited.elapsed() > COLD_START_WAIT || process.exit_status().is_some() {
-                let output = process.output();
-                process.stop().await;
-                return Err(BenchError::NoColdStart(COLD_START_WAIT, output));
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        };
+        let time = started(&runtime_api, &mut process).await?;
         process.stop().await;
         if run > 0 {
             times.push(time);
@@ -341,11 +330,34 @@ async fn cold_start(binary: &Path, runs: usize) -> Result<Duration, BenchError> 
     Ok(median(&mut times).unwrap_or_default())
 }
 
+/// Waits for the function's first `GET /next` (its start-up done) and returns how long after its
+/// spawn that came; stops the process and fails when it does not come.
+async fn started(
+    runtime_api: &RuntimeApi,
+    process: &mut LambdaProcess,
+) -> Result<Duration, BenchError> {
+    let waited = Instant::now();
+    loop {
+        if let Some(time) = runtime_api.cold_start() {
+            return Ok(time);
+        }
+        if waited.elapsed() > COLD_START_WAIT || process.exit_status().is_some() {
+            let output = process.output();
+            process.stop().await;
+            return Err(BenchError::NoColdStart(COLD_START_WAIT, output));
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
 /// What one invocation through the handler against moto gave.
 struct HandlerRun {
     summary: Value,
     duration: Duration,
     peak_rss_kib: Option<u64>,
+    /// The function process's CPU time (user + system) in the invocation: from its first `GET
+    /// /next` (start-up done) to its answer.
+    cpu: Option<Duration>,
     /// Room and user seen items in the table afterwards (they travel in the same batches).
     seen_items: u64,
 }
@@ -367,12 +379,20 @@ async fn handler_run(binary: &Path, file: &Path) -> Result<HandlerRun, BenchErro
     let env = function_env(&server.endpoint());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut process = LambdaProcess::spawn(binary, &runtime_api, &env)?;
+    started(&runtime_api, &mut process).await?;
+    let start_up_cpu = process.pid().and_then(cpu_time_of_pid);
     let invocation = runtime_api
         .invoke(sns_event(BUCKET, KEY), INVOKE_DEADLINE)
         .await
         .map_err(|error| BenchError::Invocation(format!("{error}; output: {}", process.output())));
-    // Read before the process goes: the kernel's high-water mark of its resident set.
+    // Read before the process goes: the kernel's high-water mark of its resident set, and the CPU
+    // time of all its threads.
     let peak_rss_kib = process.pid().and_then(peak_rss_of_pid);
+    let cpu = process
+        .pid()
+        .and_then(cpu_time_of_pid)
+        .zip(start_up_cpu)
+        .map(|(total, start_up)| total.saturating_sub(start_up));
     process.stop().await;
     let invocation = invocation?;
     match invocation.outcome {
@@ -380,6 +400,7 @@ async fn handler_run(binary: &Path, file: &Path) -> Result<HandlerRun, BenchErro
             summary,
             duration: invocation.duration,
             peak_rss_kib,
+            cpu,
             seen_items: seen_items(&dynamodb).await?,
         }),
         Outcome::Error(error) => Err(BenchError::Invocation(format!(
@@ -409,6 +430,28 @@ fn peak_rss_of_pid(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Clock ticks per second of the times in `/proc/PID/stat` (`USER_HZ`): 100 in the kernel's ABI on
+/// x86-64 and arm64.
+const USER_HZ: u64 = 100;
+
+/// User + system CPU time of a live process, all its threads, ended ones too (Linux).
+fn cpu_time_of_pid(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    cpu_time_of_stat(&stat)
+}
+
+/// `utime` + `stime` (the 14th and 15th fields) of a `/proc/PID/stat` line. The second field, the
+/// command's name in parentheses, may hold spaces and parentheses: fields are counted after its
+/// last `)`.
+fn cpu_time_of_stat(stat: &str) -> Option<Duration> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // After the name come the state (the third field) and the rest.
+    let mut fields = after_name.split_whitespace().skip(14 - 3);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
 }
 
 /// A CloudTrail delivery notification for one object, as SNS hands it to the function.
@@ -721,6 +764,30 @@ pub async fn run(plan: &BenchPlan) -> Result<String, BenchError> {
             "| handler against moto: wall | {} | | |",
             seconds(handler.duration)
         );
+        match handler.cpu {
+            Some(cpu) => {
+                let handler_cost = LambdaCost::new(memory_mb, cpu, json_bytes);
+                let _ = writeln!(
+                    out,
+                    "| handler against moto: CPU time of the function in the invocation (user + sys, after its start-up: S3 read, parse, DynamoDB writes over plain HTTP) | {} ({:.2}x the dry run's on one core) | | |",
+                    seconds(cpu),
+                    cpu.as_secs_f64() / dry_run_one_core.cpu.as_secs_f64()
+                );
+                let _ = writeln!(
+                    out,
+                    "| Lambda cost at {} MB from the handler's CPU time: GB-seconds per GB of CloudTrail JSON | {:.2} GB-s (${:.3} per TB) | | |",
+                    handler_cost.memory_mb,
+                    handler_cost.gb_seconds_per_json_gb,
+                    handler_cost.gb_seconds_per_json_gb * USD_PER_GB_SECOND * 1000.0
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| handler against moto: CPU time of the function | not measured | | |"
+                );
+            }
+        }
         match handler.peak_rss_kib {
             Some(kib) => {
                 let _ = writeln!(
@@ -824,6 +891,17 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(inflated.unwrap(), 300_000 + 14);
         assert!(damaged.is_err());
+    }
+
+    #[test]
+    fn the_cpu_time_of_a_process_is_its_user_and_system_ticks() {
+        // A name with spaces and a `)` in it, as a thread may name itself.
+        let stat = "4242 (a4b) (audit x) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 37 0 0 20 0 6 0 \
+                    1000 100000000 3000 18446744073709551615";
+        assert_eq!(cpu_time_of_stat(stat), Some(Duration::from_millis(2870)));
+        assert_eq!(cpu_time_of_stat("4242 (a4b) S 1 4242"), None);
+        // This process has used some CPU time by now, and its own figure is found.
+        assert!(cpu_time_of_pid(std::process::id()).is_some());
     }
 
     #[test]
