@@ -35,6 +35,7 @@ pub mod memory;
 #[cfg(test)]
 mod mock_dynamodb;
 pub mod object;
+pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod telemetry;

@@ -6,11 +6,15 @@ use a4b_audit::ledger::SeenItems;
 use a4b_audit::object::{Pipeline, PipelineOptions};
 use a4b_audit::sink::DynamoDbSink;
 use a4b_audit::source::S3Source;
-use a4b_audit::{aws, handler, telemetry};
+use a4b_audit::{aws, handler, runtime, telemetry};
 use lambda_runtime::{LambdaEvent, service_fn};
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), lambda_runtime::Error> {
+    // One thread for every task below two vCPUs' worth of memory (see `runtime`).
+    runtime::for_cores(a4b_audit::reader::usable_cores())?.block_on(run())
+}
+
+async fn run() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     // A bad setting fails the start-up (Lambda reports an init error naming the variable).
     let config =

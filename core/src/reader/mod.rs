@@ -175,11 +175,19 @@ where
 
 /// Whether inflation gets a thread of its own: only when another core can run it meanwhile.
 fn inflate_on_own_thread() -> bool {
+    usable_cores() >= 2
+}
+
+/// The cores this process is worth keeping busy: those the OS shows it
+/// (`std::thread::available_parallelism`, which honours CPU affinity and cgroup quotas), but on
+/// Lambda no more than the function's memory pays for (see [`cores_to_use`]). The reader takes
+/// one thread or two by it, and the Lambda sizes its async runtime by it.
+pub fn usable_cores() -> usize {
     let visible = std::thread::available_parallelism().map_or(1, usize::from);
     let lambda_memory_mb = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .ok()
         .and_then(|memory| memory.parse().ok());
-    cores_to_use(visible, lambda_memory_mb) >= 2
+    cores_to_use(visible, lambda_memory_mb)
 }
 
 /// Memory that buys one full vCPU on Lambda, which allots CPU in proportion to memory.
