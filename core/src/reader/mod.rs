@@ -12,6 +12,8 @@
 
 mod decode;
 mod input;
+#[cfg(any(test, feature = "oracle"))]
+pub mod oracle;
 mod scan;
 #[cfg(test)]
 mod tests;

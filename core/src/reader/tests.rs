@@ -1,70 +1,21 @@
 //! The reader against the spec (SPEC section 2) and against serde_json as an oracle.
 
 use std::convert::Infallible;
-use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use proptest::prelude::*;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
+use super::oracle::{
+    Handed, Outcome, SOURCES, Verdict, gzip, options, oracle, read_threaded_with, read_with,
+    verdict,
+};
 use super::*;
 use crate::json::tests::{self as lenient, Json, Piece, key_strategy, plain};
 
 const A4B: &str = "a4b.amazonaws.com";
-
-fn options(sources: &[&str]) -> ReaderOptions {
-    ReaderOptions {
-        event_sources: sources.iter().map(|source| (*source).to_owned()).collect(),
-        max_decompressed_bytes: 1 << 30,
-        max_record_bytes: 16 << 20,
-    }
-}
-
-/// What the reader handed over.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Handed {
-    matched: Vec<(u64, Vec<u8>)>,
-    rejected: Vec<(u64, String)>,
-}
-
-impl Handed {
-    fn take(&mut self, event: RecordEvent<'_>) -> Result<(), Infallible> {
-        match event {
-            RecordEvent::Matched { index, raw } => {
-                self.matched.push((index, raw.as_bytes().to_vec()))
-            }
-            RecordEvent::Rejected { index, reason } => self.rejected.push((index, reason)),
-        }
-        Ok(())
-    }
-}
-
-type Outcome = Result<(ReadStats, Handed), ReadError<Infallible>>;
-
-fn read_with(input: impl Read, options: &ReaderOptions, buffer_len: usize) -> Outcome {
-    let mut handed = Handed::default();
-    let stats = read_on_one_thread(input, options, |event| handed.take(event), buffer_len)
-        .map_err(|(error, _)| error)?;
-    Ok((stats, handed))
-}
-
-fn read_threaded_with(
-    input: impl Read + Send,
-    options: &ReaderOptions,
-    buffer_len: usize,
-) -> Outcome {
-    let mut handed = Handed::default();
-    let stats =
-        read_inflating_on_own_thread(input, options, |event| handed.take(event), buffer_len)
-            .map_err(|(error, _)| error)?;
-    Ok((stats, handed))
-}
 
 /// Reads on one thread and with inflation on another, which must agree; returns the outcome.
 fn read_both(bytes: &[u8], options: &ReaderOptions, buffer_len: usize) -> Outcome {
@@ -76,12 +27,6 @@ fn read_both(bytes: &[u8], options: &ReaderOptions, buffer_len: usize) -> Outcom
 
 fn read(bytes: &[u8], sources: &[&str]) -> Outcome {
     read_both(bytes, &options(sources), BUFFER_LEN)
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
 }
 
 fn gunzip_all(bytes: &[u8]) -> Vec<u8> {
@@ -174,129 +119,6 @@ fn a_read_interrupted_by_a_signal_is_made_again_plain_or_gzip_from_the_first_byt
             let two_threads = read_threaded_with(interrupting(), &options(&[A4B]), BUFFER_LEN);
             assert_eq!(verdict(two_threads), expected, "piece {piece}");
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The oracle: serde_json reading the whole text, records as `RawValue`.
-
-/// An object's members in file order, duplicates kept. Keys stay bytes: a lone surrogate escape
-/// is valid JSON but no Rust string.
-struct Members<'a>(Vec<(KeyBytes, &'a RawValue)>);
-
-struct KeyBytes(Vec<u8>);
-
-impl PartialEq<str> for KeyBytes {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyBytes {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = KeyBytes;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a key")
-            }
-            fn visit_bytes<E>(self, bytes: &[u8]) -> Result<KeyBytes, E> {
-                Ok(KeyBytes(bytes.to_vec()))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<KeyBytes, E> {
-                Ok(KeyBytes(text.as_bytes().to_vec()))
-            }
-        }
-        deserializer.deserialize_bytes(KeyVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    Invalid,
-    NoRecords,
-    Records { stats: ReadStats, handed: Handed },
-}
-
-fn oracle(bytes: &[u8], sources: &[&str]) -> Verdict {
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let Ok(whole) = serde_json::from_slice::<&RawValue>(text) else {
-        return Verdict::Invalid;
-    };
-    let Ok(Members(members)) = serde_json::from_str::<Members>(whole.get()) else {
-        return Verdict::NoRecords;
-    };
-    let records: Vec<_> = members
-        .iter()
-        .filter(|(key, _)| *key == *"Records")
-        .collect();
-    let [(_, records)] = records.as_slice() else {
-        return Verdict::NoRecords;
-    };
-    let Ok(records) = serde_json::from_str::<Vec<&RawValue>>(records.get()) else {
-        return Verdict::NoRecords;
-    };
-    let mut stats = ReadStats {
-        decompressed_bytes: bytes.len() as u64,
-        ..ReadStats::default()
-    };
-    let mut handed = Handed::default();
-    for (index, record) in (0u64..).zip(records) {
-        stats.records += 1;
-        let Ok(Members(fields)) = serde_json::from_str::<Members>(record.get()) else {
-            stats.rejected += 1;
-            handed.rejected.push((index, String::new()));
-            continue;
-        };
-        let source = fields
-            .iter()
-            .rev()
-            .find(|(key, _)| *key == *"eventSource")
-            .and_then(|(_, value)| serde_json::from_str::<String>(value.get()).ok());
-        if source.is_some_and(|source| sources.contains(&source.as_str())) {
-            stats.matched += 1;
-            handed
-                .matched
-                .push((index, record.get().as_bytes().to_vec()));
-        } else {
-            stats.other += 1;
-        }
-    }
-    Verdict::Records { stats, handed }
-}
-
-/// The reader's outcome in the oracle's terms; rejection reasons are checked elsewhere.
-fn verdict(outcome: Outcome) -> Verdict {
-    match outcome {
-        Ok((stats, mut handed)) => {
-            for (_, reason) in &mut handed.rejected {
-                reason.clear();
-            }
-            Verdict::Records { stats, handed }
-        }
-        Err(ReadError::Json { .. } | ReadError::Empty) => Verdict::Invalid,
-        Err(ReadError::NoRecords) => Verdict::NoRecords,
-        Err(other) => panic!("unexpected error {other}"),
     }
 }
 
@@ -1359,8 +1181,6 @@ fn apply(edits: &[Edit], text: &mut Vec<u8>) {
         }
     }
 }
-
-const SOURCES: &[&str] = &[A4B, "été 😀", "Records"];
 
 /// Log files whose records repeat `eventSource` with values of any type, hold odd keys and strings
 /// (unpaired surrogates), numbers past a double, and nesting past serde_json's limit.
