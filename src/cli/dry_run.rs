@@ -6,21 +6,30 @@ use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::item_json::write_item;
+use super::item_json::{SharedText, write_item};
 use crate::item::Item;
 use crate::sink::{ItemSink, SinkError};
 
 /// Where the dry run prints, shared by the sink and the command (which flushes it at the end and
 /// stops early once the reader has closed it).
 pub struct DryRunOutput<W> {
-    out: Mutex<W>,
+    out: Mutex<Printed<W>>,
     closed: AtomicBool,
+}
+
+/// The output, and the JSON of a string its last item shared with the next.
+struct Printed<W> {
+    out: W,
+    shared: SharedText,
 }
 
 impl<W: Write> DryRunOutput<W> {
     pub fn new(out: W) -> Arc<Self> {
         Arc::new(DryRunOutput {
-            out: Mutex::new(out),
+            out: Mutex::new(Printed {
+                out,
+                shared: SharedText::default(),
+            }),
             closed: AtomicBool::new(false),
         })
     }
@@ -33,23 +42,24 @@ impl<W: Write> DryRunOutput<W> {
     /// Writes the buffered lines out. A closed output is no error: [`is_closed`](Self::is_closed)
     /// says it.
     pub fn flush(&self) -> io::Result<()> {
-        let mut out = self.lock();
-        self.closed_is_no_error(out.flush())
+        let mut printed = self.lock();
+        self.closed_is_no_error(printed.out.flush())
     }
 
     /// The printed lines so far (tests).
     pub fn with_inner<T>(&self, read: impl FnOnce(&W) -> T) -> T {
-        read(&self.lock())
+        read(&self.lock().out)
     }
 
     fn write_items(&self, items: &[Item]) -> io::Result<()> {
         if self.is_closed() {
             return Ok(());
         }
-        let mut out = self.lock();
+        let mut printed = self.lock();
+        let Printed { out, shared } = &mut *printed;
         let written = items
             .iter()
-            .try_for_each(|item| write_item(&mut *out, item));
+            .try_for_each(|item| write_item(out, item, shared));
         self.closed_is_no_error(written)
     }
 
@@ -64,7 +74,7 @@ impl<W: Write> DryRunOutput<W> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, W> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Printed<W>> {
         self.out
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use a4b_audit_core::write_json_string;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -16,7 +17,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::item::{AttrValue, Item, PARTITION_KEY, SORT_KEY};
 
 /// Appends an item the mapping built to `lines` as one JSON line.
-fn push_item_line(lines: &mut Vec<u8>, item: &Item) {
+fn push_item_line(lines: &mut Vec<u8>, item: &Item, shared: &mut SharedText) {
     let others = item
         .attributes
         .iter()
@@ -26,7 +27,46 @@ fn push_item_line(lines: &mut Vec<u8>, item: &Item) {
         Some(Value::Text(&item.key.pk)),
         Some(Value::Text(&item.key.sk)),
         others,
+        shared,
     );
+}
+
+/// The JSON text of the last long string attribute printed, kept with the string it came from: the
+/// items of one record share their strings (`Arc<str>`, see [`AttrValue::S`]), and the longest,
+/// `record`, is most of each line. The next item of the same record copies it instead of escaping
+/// the record again; any other string is escaped as usual.
+///
+/// Measured with callgrind on the dry run of the 20 MB benchmark file (1,349 items from 788
+/// records, on one thread): 274.2M instructions before, 270.8M with this, the same lines.
+#[derive(Default)]
+pub struct SharedText {
+    last: Option<Arc<str>>,
+    json: Vec<u8>,
+}
+
+impl SharedText {
+    /// Strings shorter than this are escaped every time: most of them are names and times, and
+    /// the bookkeeping would cost more than it saves.
+    const MIN_LEN: usize = 256;
+
+    fn write(&mut self, line: &mut Vec<u8>, text: &Arc<str>) {
+        if text.len() < Self::MIN_LEN {
+            return write_json_string(line, text);
+        }
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|last| Arc::ptr_eq(last, text))
+        {
+            return line.extend_from_slice(&self.json);
+        }
+        let start = line.len();
+        write_json_string(line, text);
+        self.json.clear();
+        self.json
+            .extend_from_slice(line.get(start..).unwrap_or_default());
+        self.last = Some(Arc::clone(text));
+    }
 }
 
 /// Writes an item read from the table as one JSON line.
@@ -48,21 +88,23 @@ pub fn write_stored_item(
         others
             .into_iter()
             .map(|(name, value)| (name, Value::Stored(value))),
+        &mut SharedText::default(),
     );
     out.write_all(&line)
 }
 
-/// Writes an item the mapping built as one JSON line, with one call.
-pub fn write_item(out: &mut impl Write, item: &Item) -> io::Result<()> {
+/// Writes an item the mapping built as one JSON line, with one call. `shared` carries the JSON of
+/// a string the last item shared with this one: pass the same one for the items of a run.
+pub fn write_item(out: &mut impl Write, item: &Item, shared: &mut SharedText) -> io::Result<()> {
     let mut line = Vec::with_capacity(LINE_CAPACITY);
-    push_item_line(&mut line, item);
+    push_item_line(&mut line, item, shared);
     out.write_all(&line)
 }
 
 /// An item as the JSON line [`write_item`] prints, without the newline.
 pub fn item_json(item: &Item) -> String {
     let mut line = Vec::new();
-    push_item_line(&mut line, item);
+    push_item_line(&mut line, item, &mut SharedText::default());
     // The JSON of an Item is always valid UTF-8.
     String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line)).into_owned()
 }
@@ -75,18 +117,23 @@ fn push_line<'a>(
     pk: Option<Value<'a>>,
     sk: Option<Value<'a>>,
     others: impl Iterator<Item = (&'a str, Value<'a>)>,
+    shared: &mut SharedText,
 ) {
     let keys = [(PARTITION_KEY, pk), (SORT_KEY, sk)]
         .into_iter()
         .filter_map(|(name, value)| Some((name, value?)));
-    write_object(line, keys.chain(others));
+    write_object(line, keys.chain(others), shared);
     line.push(b'\n');
 }
 
 /// Room for a usual item's line without growing (a record is a few KiB).
 const LINE_CAPACITY: usize = 4096;
 
-fn write_object<'a>(line: &mut Vec<u8>, members: impl Iterator<Item = (&'a str, Value<'a>)>) {
+fn write_object<'a>(
+    line: &mut Vec<u8>,
+    members: impl Iterator<Item = (&'a str, Value<'a>)>,
+    shared: &mut SharedText,
+) {
     line.push(b'{');
     for (index, (name, value)) in members.enumerate() {
         if index > 0 {
@@ -94,18 +141,22 @@ fn write_object<'a>(line: &mut Vec<u8>, members: impl Iterator<Item = (&'a str, 
         }
         write_json_string(line, name);
         line.push(b':');
-        value.write(line);
+        value.write(line, shared);
     }
     line.push(b'}');
 }
 
-fn write_array<'a>(line: &mut Vec<u8>, values: impl Iterator<Item = Value<'a>>) {
+fn write_array<'a>(
+    line: &mut Vec<u8>,
+    values: impl Iterator<Item = Value<'a>>,
+    shared: &mut SharedText,
+) {
     line.push(b'[');
     for (index, value) in values.enumerate() {
         if index > 0 {
             line.push(b',');
         }
-        value.write(line);
+        value.write(line, shared);
     }
     line.push(b']');
 }
@@ -120,16 +171,17 @@ enum Value<'a> {
 }
 
 impl Value<'_> {
-    fn write(self, line: &mut Vec<u8>) {
+    fn write(self, line: &mut Vec<u8>, shared: &mut SharedText) {
         match self {
             Value::Text(text) => write_json_string(line, text),
             Value::Number(number) => write_number(line, number),
             Value::Model(value) => match value {
-                AttrValue::S(text) => write_json_string(line, text),
+                AttrValue::S(text) => shared.write(line, text),
                 AttrValue::N(number) => write_number(line, number),
                 AttrValue::Bool(flag) => write_bool(line, *flag),
                 AttrValue::StringList(values) => {
-                    write_array(line, values.iter().map(|value| Value::Text(value)));
+                    let values = values.iter().map(|value| Value::Text(value));
+                    write_array(line, values, shared);
                 }
             },
             Value::Stored(value) => match value {
@@ -137,12 +189,15 @@ impl Value<'_> {
                 AttributeValue::N(number) => write_number(line, number),
                 AttributeValue::Bool(flag) => write_bool(line, *flag),
                 AttributeValue::Null(_) => line.extend_from_slice(b"null"),
-                AttributeValue::L(values) => write_array(line, values.iter().map(Value::Stored)),
+                AttributeValue::L(values) => {
+                    write_array(line, values.iter().map(Value::Stored), shared);
+                }
                 AttributeValue::Ss(values) => {
-                    write_array(line, values.iter().map(|value| Value::Text(value)));
+                    write_array(line, values.iter().map(|value| Value::Text(value)), shared);
                 }
                 AttributeValue::Ns(values) => {
-                    write_array(line, values.iter().map(|number| Value::Number(number)));
+                    let numbers = values.iter().map(|number| Value::Number(number));
+                    write_array(line, numbers, shared);
                 }
                 AttributeValue::M(map) => {
                     let mut members: Vec<(&str, &AttributeValue)> = map
@@ -153,7 +208,7 @@ impl Value<'_> {
                     let members = members
                         .into_iter()
                         .map(|(name, value)| (name, Value::Stored(value)));
-                    write_object(line, members);
+                    write_object(line, members, shared);
                 }
                 // The audit table holds no binary values; say so rather than guess an encoding.
                 _ => write_json_string(line, "<unsupported attribute type>"),
@@ -246,6 +301,45 @@ pub(super) mod tests {
             item_json(&item()),
             r#"{"pk":"ROOM#arn:aws:a4b:us-east-1:123456789012:room/r","sk":"2023-05-01T10:00:00Z#e1","expires_at":1700000000,"read_only":true,"record":"{\"eventID\":\"e1\"}","room_arns":["arn:aws:a4b:us-east-1:123456789012:room/r"]}"#
         );
+    }
+
+    /// An item of `record`, a long text that `SharedText` keeps, under the partition `pk`.
+    fn item_of(record: &Arc<str>, pk: &str) -> Item {
+        let mut item = item();
+        item.key.pk = pk.into();
+        item.attributes
+            .insert("record", AttrValue::S(Arc::clone(record)));
+        item
+    }
+
+    #[test]
+    fn items_sharing_their_record_print_as_each_prints_alone_in_any_order() {
+        let long = |id: &str| -> Arc<str> {
+            format!(r#"{{"eventID":"{id}","a\"b":"{}\n"}}"#, "x\"y".repeat(100)).into()
+        };
+        let (first, second) = (long("e1"), long("e2"));
+        // The same text in another allocation, and the first record again after another one.
+        let first_again: Arc<str> = first.as_ref().into();
+        let items = [
+            item_of(&first, "USER#u"),
+            item_of(&first, "ROOM#r1"),
+            item_of(&second, "ROOM#r2"),
+            item_of(&first_again, "ROOM#r3"),
+            item_of(&first, "ROOM#r4"),
+            item(),
+        ];
+        assert!(first.len() >= SharedText::MIN_LEN);
+        let mut printed = Vec::new();
+        let mut shared = SharedText::default();
+        for item in &items {
+            write_item(&mut printed, item, &mut shared).unwrap();
+        }
+        let alone: String = items
+            .iter()
+            .map(|item| format!("{}\n", item_json(item)))
+            .collect();
+        assert_eq!(String::from_utf8(printed).unwrap(), alone);
+        assert!(alone.contains(r#"\"eventID\":\"e2\""#));
     }
 
     #[test]
