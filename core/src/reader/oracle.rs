@@ -270,17 +270,14 @@ fn disagreement_with(
             gzipped: true,
         },
     ];
+    let gzipped = gzip(bytes);
     let mut handed_over = None;
     for way in plain.into_iter().chain(others) {
-        let input = if way.gzipped {
-            gzip(bytes)
-        } else {
-            bytes.to_vec()
-        };
+        let input: &[u8] = if way.gzipped { &gzipped } else { bytes };
         let outcome = if way.threaded {
-            read_threaded_with(&input[..], &options, way.buffer_len)
+            read_threaded_with(input, &options, way.buffer_len)
         } else {
-            read_with(&input[..], &options, way.buffer_len)
+            read_with(input, &options, way.buffer_len)
         };
         let found = verdict(outcome);
         if found != expected {
