@@ -59,11 +59,6 @@ pub fn is_event_partition(pk: &str) -> bool {
     EVENT_PREFIXES.iter().any(|prefix| pk.starts_with(prefix))
 }
 
-/// Whether a partition key value of `bytes` bytes fits DynamoDB's limit.
-pub fn partition_key_fits(bytes: usize) -> bool {
-    bytes <= MAX_PARTITION_KEY_BYTES
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

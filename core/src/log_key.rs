@@ -86,10 +86,11 @@ pub fn is_region(text: &str) -> bool {
         })
 }
 
-/// `o-` and lowercase letters and digits (AWS: `o-[a-z0-9]{10,32}`).
+/// `o-` and 10 to 32 lowercase letters and digits: AWS Organizations' pattern for an organization
+/// id (`^o-[a-z0-9]{10,32}$`).
 pub fn is_organization_id(text: &str) -> bool {
     text.strip_prefix("o-").is_some_and(|rest| {
-        !rest.is_empty()
+        (10..=32).contains(&rest.len())
             && rest
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
@@ -308,6 +309,42 @@ mod tests {
             KeyKind::Other,
         ] {
             assert!(kind.skip_reason().is_some(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn organization_ids_are_o_and_10_to_32_lowercase_letters_and_digits() {
+        for id in [
+            "o-abc123def4",
+            "o-exampleorgid",
+            "o-0123456789",
+            "o-abcdefghijklmnopqrstuvwxyz012345",
+        ] {
+            assert!(is_organization_id(id), "{id:?}");
+        }
+        for id in [
+            "",
+            "o-",
+            "o-abc123def",
+            "o-abcdefghijklmnopqrstuvwxyz0123456",
+            "o-ABC123DEF4",
+            "o-abc123_def4",
+            "o-abc-123def4",
+            "org-abc123def4",
+            "abc123def4",
+            "O-abc123def4",
+        ] {
+            assert!(!is_organization_id(id), "{id:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn an_organization_id_is_what_the_aws_pattern_matches(id in "(o-)?[a-zA-Z0-9_-]{0,40}") {
+            let pattern = regex::Regex::new("^o-[a-z0-9]{10,32}$").map_err(|error| {
+                TestCaseError::fail(error.to_string())
+            })?;
+            prop_assert_eq!(is_organization_id(&id), pattern.is_match(&id), "{:?}", id);
         }
     }
 

@@ -164,7 +164,8 @@ async fn find_trail_prefixes(
 }
 
 /// The account and region folders of one trail prefix that pass the filter: standard trails
-/// (`AWSLogs/<account>/`) and organization trails (`AWSLogs/o-…/<account>/`).
+/// (`AWSLogs/<account>/`) and organization trails (`AWSLogs/o-…/<account>/`). Other folders are not
+/// CloudTrail's, and are not listed.
 async fn trail_locations(
     listing: &impl BucketListing,
     prefix: &str,
@@ -175,7 +176,7 @@ async fn trail_locations(
         let name = last_segment(&folder);
         if is_account_id(name) {
             accounts.push((None, name.to_owned()));
-        } else if name.starts_with("o-") {
+        } else if log_key::is_organization_id(name) {
             for account_folder in listing.folders(&folder).await? {
                 let account = last_segment(&account_folder);
                 if is_account_id(account) {
@@ -473,6 +474,8 @@ mod tests {
             log_key("AWSLogs/", "111111111111", "eu-west-1", "20230502", "c"),
             log_key("AWSLogs/", "111111111111", "us-east-1", "20230601", "d"),
             log_key("AWSLogs/o-abc123def4/", "222222222222", "us-east-1", "20230501", "e"),
+            // Not an organization id (`o-` and 10 to 32 letters or digits): not CloudTrail's folder.
+            log_key("AWSLogs/o-notanorg/", "333333333333", "us-east-1", "20230501", "f"),
             "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2023/05/01/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_20230501T120000Z.json.gz".to_owned(),
             "AWSLogs/111111111111/CloudTrail/us-east-1/2023/05/01/README.txt".to_owned(),
         ]
@@ -507,6 +510,11 @@ mod tests {
             ]
         );
         assert_eq!(discovery.trail_locations, 3);
+        let listed = bucket.listed.lock().unwrap().clone();
+        assert!(
+            !listed.iter().any(|prefix| prefix.contains("o-notanorg")),
+            "listed a folder that is no organization id: {listed:?}"
+        );
         assert_eq!(
             discovery.skipped,
             vec![(

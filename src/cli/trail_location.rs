@@ -12,7 +12,7 @@ pub enum TrailLocationError {
     AccountId(String),
     #[error("region {0:?} is not a region name such as us-east-1")]
     Region(String),
-    #[error("organization id {0:?} is not of the form o-abc123…")]
+    #[error("organization id {0:?} is not `o-` and 10 to 32 lowercase letters or digits")]
     OrganizationId(String),
 }
 
