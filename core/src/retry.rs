@@ -115,6 +115,14 @@ mod tests {
     };
 
     #[test]
+    fn a_failure_message_names_the_deadline_only_when_it_stopped_the_attempts() {
+        assert_eq!(GiveUp::AttemptsSpent.note(), "");
+        let note = GiveUp::NoTimeLeft.note();
+        assert!(note.starts_with(" (") && note.ends_with(')'), "{note:?}");
+        assert!(note.contains("deadline"), "{note:?}");
+    }
+
+    #[test]
     fn the_cap_doubles_from_the_base_and_stops_at_the_max() {
         let caps: Vec<u64> = (0..8)
             .map(|retry| BACKOFF.cap(retry).as_millis() as u64)
