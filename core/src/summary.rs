@@ -127,6 +127,61 @@ mod tests {
         assert!(!counts.records_reconcile());
     }
 
+    /// Counts with a different value in every field, `scale` times over.
+    fn distinct_counts(scale: u64) -> ObjectCounts {
+        ObjectCounts {
+            records_read: 101 * scale,
+            a4b_records: 30 * scale,
+            other_records: 70 * scale,
+            records_rejected: scale,
+            records_expired: 3 * scale,
+            items_built: 47 * scale,
+            items_written: 45 * scale,
+            write_requests: 5 * scale,
+        }
+    }
+
+    #[test]
+    fn the_summary_adds_up_the_counts_of_every_object_processed_or_failed() {
+        let mut summary = InvocationSummary::default();
+        summary.add_processed(&distinct_counts(1));
+        summary.add_processed(&distinct_counts(10));
+        summary.add_failed(
+            "s3://b/k".into(),
+            "access denied".into(),
+            &distinct_counts(100),
+            false,
+        );
+        assert_eq!(summary.counts, distinct_counts(111));
+        assert_eq!(summary.objects_processed, 2);
+        assert_eq!(summary.objects_failed, 1);
+        assert_eq!(summary.objects_unreconciled, 0);
+        assert_eq!(
+            summary.failed,
+            [ObjectNote {
+                object: "s3://b/k".into(),
+                reason: "access denied".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_failed_object_is_unreconciled_when_said_so_or_when_its_records_do_not_add_up() {
+        let mut summary = InvocationSummary::default();
+        let records_missing = ObjectCounts {
+            records_read: 5,
+            a4b_records: 1,
+            ..ObjectCounts::default()
+        };
+        summary.add_failed("s3://b/1".into(), "x".into(), &records_missing, false);
+        assert_eq!(summary.objects_unreconciled, 1);
+        summary.add_failed("s3://b/2".into(), "x".into(), &distinct_counts(1), true);
+        assert_eq!(summary.objects_unreconciled, 2);
+        summary.add_failed("s3://b/3".into(), "x".into(), &distinct_counts(1), false);
+        assert_eq!(summary.objects_unreconciled, 2);
+        assert_eq!(summary.objects_failed, 3);
+    }
+
     #[test]
     fn summary_serializes_flat_with_fixed_names() {
         let mut summary = InvocationSummary::default();
