@@ -207,5 +207,6 @@ mod tests {
             assert!(json.get(name).is_some(), "{name} missing from {json}");
         }
         assert_eq!(json["skipped"][0]["reason"], "digest file");
+        assert_eq!(json["objects_skipped"], 1);
     }
 }

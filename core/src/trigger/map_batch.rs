@@ -120,6 +120,10 @@ mod tests {
                 vec![object(LOG_KEY)]
             ]
         );
+        assert_eq!(
+            batch.keys().collect::<Vec<_>>(),
+            ["trail logs/team+a4b/x%2B.json.gz", LOG_KEY]
+        );
     }
 
     #[test]

@@ -434,6 +434,37 @@ mod tests {
     }
 
     #[test]
+    fn a_shape_is_told_by_all_of_its_fields_not_by_one_of_them() {
+        for payload in [
+            // Another service's EventBridge event, and S3's fields without EventBridge's.
+            json!({"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification"}),
+            json!({"source": "aws.s3", "detail": {}}),
+            // Half of an S3 Batch Operations invocation.
+            json!({"invocationSchemaVersion": "1.0", "job": {}}),
+            json!({"tasks": []}),
+        ] {
+            let error = Trigger::recognise(payload.clone()).unwrap_err();
+            assert!(
+                matches!(error, PayloadError::Unrecognized(_)),
+                "{payload}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_payload_is_described_by_its_first_twelve_field_names_and_a_count_of_the_rest() {
+        let fields = |count: usize| -> Value {
+            Value::Object((0..count).map(|n| (format!("f{n:02}"), json!(n))).collect())
+        };
+        let twelve = describe(&fields(12));
+        assert!(twelve.ends_with(r#""f11""#), "{twelve}");
+        assert!(!twelve.contains("more"), "{twelve}");
+        let thirteen = describe(&fields(13));
+        assert!(thirteen.ends_with(r#""f11", and 1 more"#), "{thirteen}");
+        assert!(!thirteen.contains("f12"), "{thirteen}");
+    }
+
+    #[test]
     fn records_of_an_unknown_event_source_are_refused_naming_it() {
         let payload = json!({"Records": [{"eventSource": "aws:kinesis"}]});
         let text = Trigger::recognise(payload).unwrap_err().to_string();

@@ -157,6 +157,36 @@ mod tests {
     }
 
     #[test]
+    fn each_task_is_a_delivery_by_its_task_id_and_the_response_echoes_the_schema() {
+        for schema in ["1.0", "2.0"] {
+            let trigger = Trigger::recognise(reference(&format!(
+                "events/s3-batch-operations-schema-{schema}.json"
+            )))
+            .unwrap();
+            let deliveries = trigger.deliveries();
+            let Trigger::S3Batch(job) = trigger else {
+                panic!("{schema}: not S3 Batch");
+            };
+            assert_eq!(job.schema_version(), schema);
+            let named: Vec<(String, Notification)> = deliveries
+                .into_iter()
+                .map(|delivery| (delivery.id, delivery.notification))
+                .collect();
+            assert_eq!(
+                named,
+                [(
+                    "dGFza2lkZ29lc2hlcmUK".to_owned(),
+                    Notification::one(Ok(ObjectRef {
+                        bucket: "powertools-dataset".to_owned(),
+                        key: "prefix/dataset/dataset.20231222.json.gz".to_owned(),
+                    }))
+                )],
+                "{schema}"
+            );
+        }
+    }
+
+    #[test]
     fn schema_2_names_the_bucket_and_carries_user_arguments() {
         let job = job(reference("events/s3-batch-operations-schema-2.0.json"));
         assert_eq!(
