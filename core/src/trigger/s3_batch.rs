@@ -168,6 +168,22 @@ mod tests {
                 panic!("{schema}: not S3 Batch");
             };
             assert_eq!(job.schema_version(), schema);
+            assert_eq!(
+                job.invocation_id(),
+                "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo"
+            );
+            let tasks: Vec<(&str, Result<ObjectRef, IgnoreReason>)> = job.tasks().collect();
+            assert_eq!(
+                tasks,
+                [(
+                    "dGFza2lkZ29lc2hlcmUK",
+                    Ok(ObjectRef {
+                        bucket: "powertools-dataset".to_owned(),
+                        key: "prefix/dataset/dataset.20231222.json.gz".to_owned(),
+                    })
+                )],
+                "{schema}"
+            );
             let named: Vec<(String, Notification)> = deliveries
                 .into_iter()
                 .map(|delivery| (delivery.id, delivery.notification))
