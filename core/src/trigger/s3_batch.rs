@@ -217,6 +217,35 @@ mod tests {
     }
 
     #[test]
+    fn the_bucket_is_taken_from_an_s3_arn_only() {
+        for (arn, bucket) in [
+            ("arn:aws:s3:::trail-bucket", Some("trail-bucket")),
+            ("arn:aws-cn:s3:::trail-bucket", Some("trail-bucket")),
+            ("arn:aws-us-gov:s3:::trail-bucket", Some("trail-bucket")),
+            ("arn:aws:s3:::", None),
+            ("arn:aws:s3:::trail-bucket/AWSLogs", None),
+            ("arn:aws:sqs:::trail-bucket", None),
+            ("aws:s3:::trail-bucket", None),
+            ("trail-bucket", None),
+        ] {
+            assert_eq!(bucket_of_arn(arn).as_deref(), bucket, "{arn}");
+        }
+    }
+
+    #[test]
+    fn an_empty_s3_bucket_falls_back_to_the_arn() {
+        let mut payload = reference("events/s3-batch-operations-schema-2.0.json");
+        payload["tasks"][0]["s3Bucket"] = json!("");
+        payload["tasks"][0]["s3BucketArn"] = json!("arn:aws:s3:::from-the-arn");
+        assert_eq!(
+            objects_of(&job(payload))[0]
+                .as_ref()
+                .map(|object| object.bucket.as_str()),
+            Ok("from-the-arn")
+        );
+    }
+
+    #[test]
     fn keys_are_form_url_decoded_plus_as_space_and_percent_2b_as_plus() {
         for schema in ["1.0", "2.0"] {
             let job = job(with_key(schema, "trail+logs/team%2Ba4b/x.json.gz"));

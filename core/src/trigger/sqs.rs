@@ -193,6 +193,25 @@ mod tests {
     }
 
     #[test]
+    fn each_message_is_a_delivery_by_its_message_id_in_the_order_of_the_batch() {
+        let mut event = sqs_event(&["a".to_owned(), "b".to_owned(), "c".to_owned()]);
+        if let Some(record) = event["Records"][1].as_object_mut() {
+            record.remove("messageId");
+        }
+        let batch = batch(event);
+        assert_eq!(
+            batch.message_ids().collect::<Vec<_>>(),
+            [Some("m0"), None, Some("m2")]
+        );
+        let ids: Vec<String> = batch
+            .deliveries()
+            .into_iter()
+            .map(|delivery| delivery.id)
+            .collect();
+        assert_eq!(ids, ["m0", "Records[1]", "m2"]);
+    }
+
+    #[test]
     fn keys_with_plus_and_percent_2b_in_an_s3_event_body_are_form_decoded() {
         let body = json!({"Records": [{
             "eventSource": "aws:s3",
