@@ -281,3 +281,51 @@ impl Bundle {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::AttrValue;
+
+    fn item_of(bytes: usize) -> Handed {
+        let mut item = Item::new("USER#u".to_owned(), "t#e".to_owned());
+        item.attributes
+            .insert("record", AttrValue::S("x".repeat(bytes).into()));
+        Handed::Event(item)
+    }
+
+    #[test]
+    fn a_bundle_is_handed_over_at_its_item_count() {
+        let mut bundle = Bundle::default();
+        for n in 1..ITEMS_PER_HANDOVER {
+            assert!(
+                bundle.add(item_of(10)).is_none(),
+                "handed over at {n} items"
+            );
+        }
+        let full = bundle
+            .add(item_of(10))
+            .expect("handed over at the item count");
+        assert_eq!(full.len(), ITEMS_PER_HANDOVER);
+        // The next bundle starts empty, its bytes too.
+        assert!(bundle.items.is_empty());
+        assert_eq!(bundle.bytes, 0);
+        assert!(bundle.add(item_of(10)).is_none());
+    }
+
+    #[test]
+    fn a_bundle_of_large_items_is_handed_over_at_its_byte_count() {
+        // Three items of 200 KB pass the 512 KiB a bundle holds; two do not.
+        let mut bundle = Bundle::default();
+        assert!(bundle.add(item_of(200_000)).is_none());
+        assert!(bundle.add(item_of(200_000)).is_none());
+        let full = bundle
+            .add(item_of(200_000))
+            .expect("handed over at the byte count");
+        assert_eq!(full.len(), 3);
+        assert_eq!(bundle.bytes, 0);
+        // The byte count starts again from zero: two more large items stay.
+        assert!(bundle.add(item_of(200_000)).is_none());
+        assert!(bundle.add(item_of(200_000)).is_none());
+    }
+}

@@ -478,6 +478,61 @@ mod tests {
         })
     }
 
+    fn failed(error: ObjectError, counts: ObjectCounts) -> ObjectOutcome {
+        ObjectOutcome::Failed(ObjectFailure {
+            object: "s3://b/k".to_owned(),
+            error,
+            counts,
+        })
+    }
+
+    #[test]
+    fn a_failure_is_unreconciled_when_it_says_so_or_its_records_do_not_add_up() {
+        let reconciled = ObjectCounts {
+            records_read: 3,
+            a4b_records: 1,
+            other_records: 2,
+            ..ObjectCounts::default()
+        };
+        let records_missing = ObjectCounts {
+            records_read: 3,
+            ..ObjectCounts::default()
+        };
+        let cases = [
+            (ObjectError::DeadlineExceeded, reconciled, false),
+            (ObjectError::DeadlineExceeded, records_missing, true),
+            (
+                ObjectError::Unreconciled { counts: reconciled },
+                reconciled,
+                true,
+            ),
+        ];
+        for (error, counts, unreconciled) in cases {
+            let ObjectOutcome::Failed(failure) = failed(error, counts) else {
+                unreachable!()
+            };
+            assert_eq!(
+                failure.is_unreconciled(),
+                unreconciled,
+                "{failure}: {counts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_missing_object_is_not_found() {
+        assert!(failed(SourceError::NotFound.into(), ObjectCounts::default()).is_not_found());
+        for outcome in [
+            failed(SourceError::AccessDenied.into(), ObjectCounts::default()),
+            failed(SourceError::NoSuchBucket.into(), ObjectCounts::default()),
+            failed(ObjectError::DeadlineNear, ObjectCounts::default()),
+            ObjectOutcome::Processed(ObjectCounts::default()),
+            ObjectOutcome::Skipped("digest file"),
+        ] {
+            assert!(!outcome.is_not_found(), "{outcome:?}");
+        }
+    }
+
     #[test]
     fn what_a_retry_may_fix_is_transient() {
         for error in [
