@@ -25,6 +25,8 @@ enum Open {
     Missing,
     /// Serves the first half of the log, then the connection is reset.
     CutShort,
+    /// Serves the first half of the log, then never another byte.
+    Stalls,
 }
 
 /// A source whose opens follow a script (then serve [`LOG`] whole; or fail, `always`), noting
@@ -74,6 +76,10 @@ impl ObjectSource for Arc<ScriptedSource> {
                         FailingRead(Some(reset)),
                     ))
                 }
+                Some(Open::Stalls) => Box::pin(tokio::io::AsyncReadExt::chain(
+                    &LOG[..LOG.len() / 2],
+                    StalledRead,
+                )),
             };
         Ok(ObjectBody { reader })
     }
@@ -93,6 +99,19 @@ impl tokio::io::AsyncRead for FailingRead {
             .take()
             .unwrap_or_else(|| std::io::Error::other("failed"));
         std::task::Poll::Ready(Err(error))
+    }
+}
+
+/// A stream that never gives another byte, nor an error.
+struct StalledRead;
+
+impl tokio::io::AsyncRead for StalledRead {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Pending
     }
 }
 
@@ -204,6 +223,33 @@ async fn an_object_is_started_with_more_than_the_deadline_margin_left() {
             })
         ),
         "{outcome:?}"
+    );
+    assert_eq!(opens(&source).len(), 1);
+}
+
+// Real time: the body is read on a blocking thread, which keeps paused time from advancing.
+#[tokio::test]
+async fn an_object_that_stalls_is_stopped_before_the_deadline_and_fails_for_it() {
+    let margin = Duration::from_secs(2);
+    let source = Arc::new(ScriptedSource::always(Open::Stalls));
+    let options = options(10, Duration::from_millis(1), margin);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3);
+    let outcome = process(&source, MemoryTable::default(), options, Some(deadline)).await;
+    let stopped_at = Instant::now();
+    let failure = failure_of(outcome);
+    assert!(
+        matches!(failure.error, ObjectError::DeadlineExceeded),
+        "{}",
+        failure.error
+    );
+    assert!(failure.error.is_transient(), "{}", failure.error);
+    // Not before half the margin before the deadline, and reported before the deadline.
+    assert!(
+        stopped_at >= deadline - margin / 2 && stopped_at < deadline,
+        "stopped {:?} after the start, the deadline {:?} after it",
+        stopped_at - started,
+        deadline - started
     );
     assert_eq!(opens(&source).len(), 1);
 }
