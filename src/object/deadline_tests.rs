@@ -1,6 +1,6 @@
 //! An object's reads and writes against the invocation's deadline, over in-memory adapters: no
 //! object is started, and no read or write is tried again, within the deadline margin; reads and
-//! writes share one retry budget.
+//! writes share one retry budget; the write requests of every read, cut short or not, are counted.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -252,6 +252,71 @@ async fn an_object_that_stalls_is_stopped_before_the_deadline_and_fails_for_it()
         deadline - started
     );
     assert_eq!(opens(&source).len(), 1);
+}
+
+/// A log whose first `cut_opens` opens are cut short after `cut` bytes (the connection reset), and
+/// whose next opens serve it whole.
+struct CutShortAt {
+    log: Vec<u8>,
+    cut: usize,
+    cut_opens: u32,
+    opens: Mutex<u32>,
+}
+
+impl ObjectSource for Arc<CutShortAt> {
+    type Location = ObjectRef;
+
+    async fn open(&self, _: &ObjectRef) -> Result<ObjectBody, SourceError> {
+        let cut_short = {
+            let mut opens = self.opens.lock().unwrap();
+            *opens += 1;
+            *opens <= self.cut_opens
+        };
+        let log = std::io::Cursor::new(self.log.clone());
+        let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = if cut_short {
+            let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+            Box::pin(tokio::io::AsyncReadExt::chain(
+                tokio::io::AsyncReadExt::take(log, self.cut as u64),
+                FailingRead(Some(reset)),
+            ))
+        } else {
+            Box::pin(log)
+        };
+        Ok(ObjectBody { reader })
+    }
+}
+
+#[tokio::test]
+async fn the_write_requests_of_a_read_cut_short_are_counted_with_the_next_reads() {
+    // 150 records of one item each: each of the two reads cut short hands over a bundle of 100
+    // items (four requests) before the cut, the third writes all 150 (six).
+    let records: Vec<String> = (0..150)
+        .map(|n| {
+            format!(
+                r#"{{"eventID":"e{n:03}","eventTime":"2024-01-01T00:00:00Z","eventSource":"a4b.amazonaws.com","eventName":"CreateRoom"}}"#
+            )
+        })
+        .collect();
+    let log = format!(r#"{{"Records":[{}]}}"#, records.join(",")).into_bytes();
+    let cut = log.len() * 9 / 10;
+    let source = Arc::new(CutShortAt {
+        log,
+        cut,
+        cut_opens: 2,
+        opens: Mutex::new(0),
+    });
+    let table = MemoryTable::default();
+    let outcome = Pipeline::new(Arc::clone(&source), table.clone(), config(), quick(10))
+        .process_object(&object(), None)
+        .await;
+    let ObjectOutcome::Processed(counts) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(*source.opens.lock().unwrap(), 3);
+    assert_eq!(counts.items_built, 150);
+    assert_eq!(counts.items_written, 150);
+    assert_eq!(counts.write_requests, table.batches(), "{counts:?}");
+    assert_eq!(counts.write_requests, 4 + 4 + 6, "{counts:?}");
 }
 
 #[tokio::test]
