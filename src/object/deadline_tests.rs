@@ -320,6 +320,31 @@ async fn the_write_requests_of_a_read_cut_short_are_counted_with_the_next_reads(
 }
 
 #[tokio::test]
+async fn a_record_past_its_retention_is_counted_as_read_and_expired_and_writes_nothing() {
+    // `LOG`'s record is of 2024-01-01: a day's retention is long past.
+    let config = Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some("audit".to_owned()),
+        "RETENTION_DAYS" => Some("1".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let source = Arc::new(ScriptedSource::default());
+    let table = MemoryTable::default();
+    let outcome = Pipeline::new(Arc::clone(&source), table.clone(), config, quick(10))
+        .process_object(&object(), None)
+        .await;
+    let ObjectOutcome::Processed(counts) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(counts.records_read, 1, "{counts:?}");
+    assert_eq!(counts.a4b_records, 1, "{counts:?}");
+    assert_eq!(counts.records_expired, 1, "{counts:?}");
+    assert_eq!((counts.items_built, counts.items_written), (0, 0));
+    assert!(counts.records_reconcile(), "{counts:?}");
+    assert!(table.snapshot().is_empty());
+}
+
+#[tokio::test]
 async fn failed_opens_and_bodies_cut_short_share_the_writers_budget() {
     let script = [Open::SlowDown, Open::CutShort, Open::SlowDown];
     // Three failures: a fourth attempt reads the object.
