@@ -215,3 +215,126 @@ impl PartitionReader for DynamoDbLedger {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The legacy clean-up's deletions against a mocked client (aws-smithy-mocks): what DynamoDB
+    //! leaves unprocessed, which moto never does. The whole command runs against moto in
+    //! `tests/integration/cli/ledger.rs`.
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::operation::batch_write_item::{
+        BatchWriteItemInput, BatchWriteItemOutput,
+    };
+    use aws_sdk_dynamodb::operation::scan::ScanOutput;
+    use aws_smithy_mocks::{Rule, mock};
+
+    use super::*;
+    use crate::mock_dynamodb::{mocked_client, mocked_client_answering_every_call};
+
+    const TABLE: &str = "audit-table";
+
+    fn key(pk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PARTITION_KEY.to_owned(), AttributeValue::S(pk.to_owned())),
+            (SORT_KEY.to_owned(), AttributeValue::S("SUMMARY".to_owned())),
+        ])
+    }
+
+    fn one_page_of(pks: &'static [&'static str]) -> Rule {
+        mock!(Client::scan).then_output(move || {
+            ScanOutput::builder()
+                .set_items(Some(pks.iter().map(|pk| key(pk)).collect()))
+                .build()
+        })
+    }
+
+    /// The deletions of each request, by partition key.
+    fn deleted_pks(input: &BatchWriteItemInput) -> Vec<String> {
+        let requests = input.request_items().and_then(|tables| tables.get(TABLE));
+        requests
+            .into_iter()
+            .flatten()
+            .filter_map(|request| request.delete_request())
+            .filter_map(|delete| delete.key().get(PARTITION_KEY)?.as_s().ok().cloned())
+            .collect()
+    }
+
+    /// Answers a `BatchWriteItem` leaving its last deletion unprocessed.
+    fn last_unprocessed(input: &BatchWriteItemInput) -> BatchWriteItemOutput {
+        let requests = input
+            .request_items()
+            .and_then(|tables| tables.get(TABLE))
+            .cloned()
+            .unwrap_or_default();
+        BatchWriteItemOutput::builder()
+            .unprocessed_items(TABLE, requests.into_iter().rev().take(1).collect())
+            .build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deletions_left_unprocessed_are_sent_again_and_counted() {
+        let sent: Arc<Mutex<Vec<BatchWriteItemInput>>> = Arc::default();
+        let recorded = Arc::clone(&sent);
+        let first = mock!(Client::batch_write_item).then_compute_output(move |input| {
+            recorded.lock().unwrap().push(input.clone());
+            last_unprocessed(input)
+        });
+        let recorded = Arc::clone(&sent);
+        let second = mock!(Client::batch_write_item).then_compute_output(move |input| {
+            recorded.lock().unwrap().push(input.clone());
+            BatchWriteItemOutput::builder().build()
+        });
+        let scan = one_page_of(&["SUMMARY#a", "FILE#b", "FILE#c"]);
+        let ledger = DynamoDbLedger::new(mocked_client(&[&scan, &first, &second]), TABLE);
+        let cleanup = ledger.delete_legacy_items(true).await.unwrap();
+        assert_eq!(
+            cleanup,
+            LegacyCleanup {
+                scan_pages: 1,
+                items_found: 3,
+                items_deleted: 3,
+                delete_requests: 2,
+            }
+        );
+        let sent: Vec<Vec<String>> = sent.lock().unwrap().iter().map(deleted_pks).collect();
+        assert_eq!(
+            sent,
+            [vec!["SUMMARY#a", "FILE#b", "FILE#c"], vec!["FILE#c"]]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deletions_that_stay_unprocessed_fail_naming_the_table_and_the_attempts() {
+        let throttled = mock!(Client::batch_write_item).then_compute_output(last_unprocessed);
+        let ledger = DynamoDbLedger::new(mocked_client_answering_every_call(&throttled), TABLE);
+        let keys = [key("FILE#b")];
+        let error = ledger.delete_keys(&keys).await.unwrap_err().to_string();
+        let attempts = RetryPolicy::STANDARD.max_attempts;
+        assert!(
+            error.contains(&format!(
+                "1 deletion(s) stayed unprocessed after {attempts} BatchWriteItem attempts on table {TABLE}"
+            )),
+            "{error}"
+        );
+        assert!(error.contains("run it again later"), "{error}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dry_run_scans_and_deletes_nothing() {
+        let scan = one_page_of(&["SUMMARY#a", "FILE#b"]);
+        let ledger = DynamoDbLedger::new(mocked_client(&[&scan]), TABLE);
+        let cleanup = ledger.delete_legacy_items(false).await.unwrap();
+        assert_eq!(
+            cleanup,
+            LegacyCleanup {
+                scan_pages: 1,
+                items_found: 2,
+                items_deleted: 0,
+                delete_requests: 0,
+            }
+        );
+    }
+}
