@@ -227,6 +227,20 @@ mod tests {
     }
 
     #[test]
+    fn a_journal_that_cannot_be_read_fails_naming_its_path_rather_than_recording_nothing() {
+        // Under a plain file: opening it fails, and not for want of the journal (ENOTDIR).
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"").unwrap();
+        let path = plain.join("backfill.journal");
+        let error = Journal::files_done(&path, "audit").unwrap_err();
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_journal_that_cannot_be_created_names_its_path() {
         let error = Journal::open(Path::new("/nonexistent-dir/x.journal"), "audit").unwrap_err();
         assert!(
