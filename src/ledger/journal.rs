@@ -240,6 +240,25 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_journal_opened_again_gains_no_blank_line() {
+        let (_dir, path) = temp_journal();
+        let counts = ObjectCounts::default();
+        Journal::open(&path, "audit")
+            .unwrap()
+            .file_done("s3://b/1.json.gz", &counts)
+            .await
+            .unwrap();
+        Journal::open(&path, "audit")
+            .unwrap()
+            .file_done("s3://b/2.json.gz", &counts)
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text:?}");
+        assert!(text.lines().all(|line| !line.is_empty()), "{text:?}");
+    }
+
     #[test]
     fn a_journal_that_cannot_be_created_names_its_path() {
         let error = Journal::open(Path::new("/nonexistent-dir/x.journal"), "audit").unwrap_err();
