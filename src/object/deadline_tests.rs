@@ -345,6 +345,32 @@ async fn a_record_past_its_retention_is_counted_as_read_and_expired_and_writes_n
 }
 
 #[tokio::test]
+async fn a_record_repeated_in_its_file_counts_as_written_twice_and_reconciles() {
+    // The second copy replaces the first in its batch (one key): both are covered by the write.
+    let record = r#"{"eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventSource":"a4b.amazonaws.com","eventName":"CreateRoom"}"#;
+    let log = format!(r#"{{"Records":[{record},{record}]}}"#).into_bytes();
+    let source = Arc::new(CutShortAt {
+        cut: log.len(),
+        log,
+        cut_opens: 0,
+        opens: Mutex::new(0),
+    });
+    let table = MemoryTable::default();
+    let outcome = Pipeline::new(Arc::clone(&source), table.clone(), config(), quick(10))
+        .process_object(&object(), None)
+        .await;
+    let ObjectOutcome::Processed(counts) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        (counts.items_built, counts.items_written),
+        (2, 2),
+        "{counts:?}"
+    );
+    assert_eq!(table.snapshot().len(), 1);
+}
+
+#[tokio::test]
 async fn failed_opens_and_bodies_cut_short_share_the_writers_budget() {
     let script = [Open::SlowDown, Open::CutShort, Open::SlowDown];
     // Three failures: a fourth attempt reads the object.
