@@ -135,7 +135,19 @@ async fn dropping_the_process_kills_it() {
         .await
         .unwrap();
 
+    let pid = process.pid().expect("a spawned process has a pid");
     drop(process);
+    // The kill is sent by the process's watcher task, which runs once this task waits: an invoke
+    // queued at once could still reach the process before it (seen on a loaded machine). Wait
+    // until the process is reaped, as a caller of drop would find it.
+    let reaped = async {
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), reaped)
+        .await
+        .expect("the process is gone within 10 s of its drop");
 
     let result = runtime_api.invoke(json!({"echo": 2}), DEADLINE).await;
     assert!(
