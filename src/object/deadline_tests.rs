@@ -182,6 +182,22 @@ fn quick(max_attempts: u32) -> PipelineOptions {
     )
 }
 
+/// Processes the object of `source` into `table` with `config`, no deadline and quick retries: the
+/// counts of an object that must be processed.
+async fn processed<S: ObjectSource<Location = ObjectRef>>(
+    source: S,
+    table: &MemoryTable,
+    config: Config,
+) -> ObjectCounts {
+    let outcome = Pipeline::new(source, table.clone(), config, quick(10))
+        .process_object(&object(), None)
+        .await;
+    match outcome {
+        ObjectOutcome::Processed(counts) => counts,
+        other => panic!("the object must be processed, not {other:?}"),
+    }
+}
+
 fn failure_of(outcome: ObjectOutcome) -> ObjectFailure {
     match outcome {
         ObjectOutcome::Failed(failure) => failure,
@@ -306,12 +322,7 @@ async fn the_write_requests_of_a_read_cut_short_are_counted_with_the_next_reads(
         opens: Mutex::new(0),
     });
     let table = MemoryTable::default();
-    let outcome = Pipeline::new(Arc::clone(&source), table.clone(), config(), quick(10))
-        .process_object(&object(), None)
-        .await;
-    let ObjectOutcome::Processed(counts) = outcome else {
-        panic!("{outcome:?}");
-    };
+    let counts = processed(Arc::clone(&source), &table, config()).await;
     assert_eq!(*source.opens.lock().unwrap(), 3);
     assert_eq!(counts.items_built, 150);
     assert_eq!(counts.items_written, 150);
@@ -330,12 +341,7 @@ async fn a_record_past_its_retention_is_counted_as_read_and_expired_and_writes_n
     .unwrap();
     let source = Arc::new(ScriptedSource::default());
     let table = MemoryTable::default();
-    let outcome = Pipeline::new(Arc::clone(&source), table.clone(), config, quick(10))
-        .process_object(&object(), None)
-        .await;
-    let ObjectOutcome::Processed(counts) = outcome else {
-        panic!("{outcome:?}");
-    };
+    let counts = processed(Arc::clone(&source), &table, config).await;
     assert_eq!(counts.records_read, 1, "{counts:?}");
     assert_eq!(counts.a4b_records, 1, "{counts:?}");
     assert_eq!(counts.records_expired, 1, "{counts:?}");
@@ -356,12 +362,7 @@ async fn a_record_repeated_in_its_file_counts_as_written_twice_and_reconciles() 
         opens: Mutex::new(0),
     });
     let table = MemoryTable::default();
-    let outcome = Pipeline::new(Arc::clone(&source), table.clone(), config(), quick(10))
-        .process_object(&object(), None)
-        .await;
-    let ObjectOutcome::Processed(counts) = outcome else {
-        panic!("{outcome:?}");
-    };
+    let counts = processed(Arc::clone(&source), &table, config()).await;
     assert_eq!(
         (counts.items_built, counts.items_written),
         (2, 2),
